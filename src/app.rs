@@ -1,0 +1,208 @@
+//! From parsed arguments to a command: the context every command gets, and
+//! the rules that decide which profile, store and cache apply.
+
+use std::path::PathBuf;
+use std::rc::Rc;
+
+use secrecy::SecretString;
+
+use crate::cache::{CacheSetting, NoCache, StoreCache, TokenCache};
+use crate::cli::GlobalArgs;
+use crate::config::{self, ConfigFile, DEFAULT_PROFILE, Profile};
+use crate::datacenter::DatacenterUrl;
+use crate::env::Env;
+use crate::error::{Error, Result};
+use crate::platform::Platform;
+use crate::store::{SecretStore, StoreChoice, StoreKind};
+use crate::time::Clock;
+use crate::ui::Ui;
+
+pub const ENV_CLIENT_ID: &str = "ACRONIS_CLIENT_ID";
+pub const ENV_CLIENT_SECRET: &str = "ACRONIS_CLIENT_SECRET";
+pub const ENV_DATACENTER: &str = "ACRONIS_DATACENTER_URL";
+
+pub struct Context<'a> {
+    pub ui: Ui<'a>,
+    pub env: &'a Env,
+    pub clock: &'a dyn Clock,
+    pub platform: &'a dyn Platform,
+    pub global: GlobalArgs,
+}
+
+/// A registered profile, resolved and validated.
+pub struct ProfileRef {
+    pub name: String,
+    pub profile: Profile,
+    pub datacenter: DatacenterUrl,
+    pub store: StoreKind,
+}
+
+/// Client credentials from `ACRONIS_CLIENT_ID`/`_SECRET`/`_DATACENTER_URL`.
+pub struct EnvCredentials {
+    pub datacenter: DatacenterUrl,
+    pub client_id: String,
+    pub secret: SecretString,
+}
+
+/// Where credentials come from for this invocation.
+pub enum Source {
+    Profile(ProfileRef),
+    Env(EnvCredentials),
+}
+
+impl Context<'_> {
+    pub fn config_file(&self) -> Result<ConfigFile> {
+        if let Some(path) = &self.global.config {
+            return Ok(ConfigFile::new(path.clone()));
+        }
+        if let Some(path) = self.env.get("ACRONIS_CRED_CONFIG") {
+            return Ok(ConfigFile::new(PathBuf::from(path)));
+        }
+        match self.env.config_dir() {
+            Some(dir) => Ok(ConfigFile::new(dir.join("config.toml"))),
+            None => Err(Error::usage("cannot find a configuration directory: HOME is not set")
+                .with_hint("set HOME, or pass --config FILE")),
+        }
+    }
+
+    /// The profile named by `--profile` or `ACRONIS_PROFILE`, if any.
+    pub fn explicit_profile(&self) -> Option<String> {
+        self.global.profile.clone().or_else(|| self.env.get("ACRONIS_PROFILE").map(str::to_string))
+    }
+
+    /// The profile this invocation is about (explicit, else `default`), validated.
+    pub fn profile_name(&self) -> Result<String> {
+        let name = self.explicit_profile().unwrap_or_else(|| DEFAULT_PROFILE.to_string());
+        config::check_profile_name(&name).map_err(Error::usage)?;
+        Ok(name)
+    }
+
+    /// `--store`, else `ACRONIS_CRED_STORE`.
+    pub fn store_override(&self) -> Result<Option<StoreChoice>> {
+        if let Some(choice) = self.global.store {
+            return Ok(Some(choice));
+        }
+        match self.env.get("ACRONIS_CRED_STORE") {
+            Some(s) => s.parse().map(Some).map_err(|e: String| Error::usage(format!("ACRONIS_CRED_STORE: {e}"))),
+            None => Ok(None),
+        }
+    }
+
+    pub fn resolve_store(&self, choice: StoreChoice) -> Result<StoreKind> {
+        match choice {
+            StoreChoice::Auto => self.platform.detect_store(),
+            StoreChoice::Kind(kind) => Ok(kind),
+        }
+    }
+
+    /// Looks up a registered profile.
+    pub fn load_profile(&self, name: &str) -> Result<ProfileRef> {
+        let file = self.config_file()?;
+        let store_override = self.store_override()?;
+        let config = file.load()?;
+        let Some(profile) = config.profiles.get(name).cloned() else {
+            return Err(Error::no_profile(name, &file.path().to_path_buf()));
+        };
+        let datacenter = profile.datacenter_url(file.path(), name)?;
+        let store = match store_override {
+            Some(choice) => self.resolve_store(choice)?,
+            None => profile.store_kind(file.path(), name)?,
+        };
+        Ok(ProfileRef { name: name.to_string(), profile, datacenter, store })
+    }
+
+    /// The credentials source: a named profile wins; otherwise the three
+    /// environment variables when all are set; otherwise `default`.
+    pub fn source(&self) -> Result<Source> {
+        if self.explicit_profile().is_none()
+            && let Some(env) = self.env_credentials()?
+        {
+            return Ok(Source::Env(env));
+        }
+        let name = self.profile_name()?;
+        self.load_profile(&name).map(Source::Profile)
+    }
+
+    fn env_credentials(&self) -> Result<Option<EnvCredentials>> {
+        let names = [ENV_CLIENT_ID, ENV_CLIENT_SECRET, ENV_DATACENTER];
+        let set: Vec<&str> = names.iter().copied().filter(|n| self.env.is_set(n)).collect();
+        if set.is_empty() {
+            return Ok(None);
+        }
+        if set.len() < names.len() {
+            let missing: Vec<&str> = names.iter().copied().filter(|n| !self.env.is_set(n)).collect();
+            return Err(Error::usage(format!(
+                "{} set but {} not; set all three to use credentials from the environment",
+                set.join(" and "),
+                missing.join(" and ")
+            ))
+            .with_hint("or unset them to use a registered profile"));
+        }
+        let datacenter = DatacenterUrl::parse(self.env.get(ENV_DATACENTER).unwrap_or_default())
+            .map_err(|e| Error::usage(format!("{ENV_DATACENTER}: {e}")))?;
+        let client_id = self.env.get(ENV_CLIENT_ID).unwrap_or_default().trim().to_string();
+        config::check_client_id(&client_id).map_err(|e| Error::usage(format!("{ENV_CLIENT_ID}: {e}")))?;
+        let secret = SecretString::from(self.env.get(ENV_CLIENT_SECRET).unwrap_or_default().trim().to_string());
+        Ok(Some(EnvCredentials { datacenter, client_id, secret }))
+    }
+
+    /// Directory for the single-flight lock files.
+    pub fn lock_dir(&self) -> Result<PathBuf> {
+        self.env
+            .runtime_dir()
+            .ok_or_else(|| Error::usage("cannot find a runtime or cache directory: HOME is not set").with_hint("set HOME or XDG_RUNTIME_DIR"))
+    }
+
+    /// The token cache for a profile: the kernel keyring where it works,
+    /// unless the profile or `ACRONIS_CRED_TOKEN_CACHE` says otherwise.
+    pub fn profile_cache(&self, profile: &ProfileRef, store: &Rc<dyn SecretStore>) -> Result<Rc<dyn TokenCache>> {
+        let setting = self.cache_setting(profile.profile.token_cache.as_deref())?;
+        let store_tier = || -> Rc<dyn TokenCache> { Rc::new(StoreCache { store: Rc::clone(store) }) };
+        Ok(match setting {
+            CacheSetting::None => Rc::new(NoCache),
+            CacheSetting::Store => store_tier(),
+            CacheSetting::Kernel | CacheSetting::Auto => match self.platform.kernel_cache() {
+                Some(kernel) => kernel,
+                None => store_tier(),
+            },
+        })
+    }
+
+    /// The env source has no store: the kernel keyring or nothing.
+    pub fn env_cache(&self) -> Result<Rc<dyn TokenCache>> {
+        Ok(match self.cache_setting(None)? {
+            CacheSetting::None | CacheSetting::Store => Rc::new(NoCache),
+            CacheSetting::Kernel | CacheSetting::Auto => match self.platform.kernel_cache() {
+                Some(kernel) => kernel,
+                None => Rc::new(NoCache),
+            },
+        })
+    }
+
+    fn cache_setting(&self, profile_setting: Option<&str>) -> Result<CacheSetting> {
+        if let Some(s) = self.env.get("ACRONIS_CRED_TOKEN_CACHE") {
+            return s.parse().map_err(|e: String| Error::usage(format!("ACRONIS_CRED_TOKEN_CACHE: {e}")));
+        }
+        match profile_setting {
+            Some(s) => s.parse().map_err(|e: String| Error::usage(format!("token_cache in the config file: {e}"))),
+            None => Ok(CacheSetting::Auto),
+        }
+    }
+}
+
+/// Cache key of the env source: the client id and a fingerprint of the
+/// secret, so a different secret for the same client never meets a token
+/// obtained with another one.
+pub fn env_cache_key(creds: &EnvCredentials) -> String {
+    use secrecy::ExposeSecret;
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    ctx.update(b"acronis-cred env source v1\0");
+    ctx.update(creds.datacenter.as_str().as_bytes());
+    ctx.update(b"\0");
+    ctx.update(creds.client_id.as_bytes());
+    ctx.update(b"\0");
+    ctx.update(creds.secret.expose_secret().as_bytes());
+    let digest = ctx.finish();
+    let hex: String = digest.as_ref()[..12].iter().map(|b| format!("{b:02x}")).collect();
+    format!("env-{hex}")
+}

@@ -1,0 +1,262 @@
+//! Cache first, then one exchange per profile at a time.
+//!
+//! The decision is a pure function ([`TokenPolicy::serves`]); the sequence is:
+//! read the cache; on a miss take the profile's lock; read the cache again
+//! (another process may have refreshed it while we waited); only then load
+//! the secret and exchange. So N concurrent cold callers cause one exchange,
+//! and the secret store is not touched at all on a hit.
+
+use std::path::Path;
+use std::time::Duration;
+
+use crate::datacenter::{ClientCredentials, TokenExchange};
+use crate::error::Result;
+use crate::fsutil::FileLock;
+use crate::time::{Clock, UnixTime};
+use crate::token::AccessToken;
+
+use super::{CachedToken, TokenCache};
+
+/// How long a waiting caller waits for another's exchange; bounded because a
+/// stopped holder must not hang every script.
+const LOCK_WAIT: Duration = Duration::from_secs(120);
+
+#[derive(Clone, Copy, Debug)]
+pub struct TokenPolicy {
+    /// A cached token with less validity left than this is replaced.
+    pub min_valid: i64,
+    /// Ignore the cache and exchange.
+    pub refresh: bool,
+}
+
+impl TokenPolicy {
+    /// Whether `cached` may be served for (`datacenter`, `client_id`) at `now`.
+    pub fn serves(&self, cached: &CachedToken, datacenter: &str, client_id: &str, now: UnixTime) -> bool {
+        !self.refresh
+            && cached.is_for(datacenter, client_id)
+            && cached.token.remaining(now) > 0
+            && cached.token.remaining(now) >= self.min_valid
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// Served from the cache.
+    Cache,
+    /// Served from the cache after waiting for another process's exchange.
+    CacheAfterWait,
+    /// Obtained by an exchange in this process.
+    Exchange,
+}
+
+pub struct Obtained {
+    pub token: AccessToken,
+    pub origin: Origin,
+    /// Set when the new token could not be cached (the caller warns).
+    pub cache_error: Option<crate::error::Error>,
+}
+
+/// Everything [`obtain_token`] needs besides the credentials.
+pub struct Binding<'a> {
+    /// Cache key and lock name: the profile, or the env-source key.
+    pub key: &'a str,
+    pub datacenter: &'a str,
+    pub client_id: &'a str,
+}
+
+/// Returns a token for `binding`, from the cache or from one exchange.
+/// `credentials` is called only when an exchange is needed.
+#[allow(clippy::too_many_arguments)]
+pub fn obtain_token(
+    binding: &Binding<'_>,
+    policy: TokenPolicy,
+    cache: &dyn TokenCache,
+    lock_dir: &Path,
+    clock: &dyn Clock,
+    exchange: &dyn TokenExchange,
+    credentials: impl FnOnce() -> Result<ClientCredentials>,
+    on_cache_error: &mut dyn FnMut(&crate::error::Error),
+) -> Result<Obtained> {
+    let lookup = |on_err: &mut dyn FnMut(&crate::error::Error)| match cache.load(binding.key) {
+        Ok(Some(c)) if policy.serves(&c, binding.datacenter, binding.client_id, clock.now()) => Some(c.token),
+        Ok(_) => None,
+        Err(e) => {
+            on_err(&e);
+            None
+        }
+    };
+    if let Some(token) = lookup(on_cache_error) {
+        return Ok(Obtained { token, origin: Origin::Cache, cache_error: None });
+    }
+    let lock_path = lock_dir.join(format!("{}.lock", binding.key));
+    let _lock = FileLock::acquire(&lock_path, LOCK_WAIT, "token")?;
+    if let Some(token) = lookup(on_cache_error) {
+        return Ok(Obtained { token, origin: Origin::CacheAfterWait, cache_error: None });
+    }
+    let creds = credentials()?;
+    let token = exchange.exchange(&creds)?;
+    let record = CachedToken {
+        datacenter: binding.datacenter.to_string(),
+        client_id: binding.client_id.to_string(),
+        token: token.clone(),
+        obtained_at: clock.now(),
+    };
+    let cache_error = cache.save(binding.key, &record, clock.now()).err();
+    Ok(Obtained { token, origin: Origin::Exchange, cache_error })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+
+    use secrecy::SecretString;
+
+    use super::*;
+    use crate::cache::MemoryCache;
+    use crate::datacenter::DatacenterUrl;
+    use crate::error::Error;
+    use crate::time::FixedClock;
+
+    const DC: &str = "https://eu2-cloud.acronis.com";
+
+    struct Counting {
+        calls: Cell<u32>,
+        lifetime: i64,
+        now: i64,
+        fail: bool,
+    }
+
+    impl TokenExchange for Counting {
+        fn exchange(&self, creds: &ClientCredentials) -> Result<AccessToken> {
+            self.calls.set(self.calls.get() + 1);
+            if self.fail {
+                return Err(Error::rejected("no"));
+            }
+            let value = format!("tok-{}-{}", creds.client_id, self.calls.get());
+            Ok(AccessToken::new(SecretString::from(value), self.now + self.lifetime).unwrap())
+        }
+    }
+
+    fn creds(client: &str) -> Result<ClientCredentials> {
+        Ok(ClientCredentials {
+            datacenter: DatacenterUrl::parse(DC).unwrap(),
+            client_id: client.into(),
+            secret: SecretString::from("s"),
+        })
+    }
+
+    struct Rig {
+        cache: MemoryCache,
+        dir: tempfile::TempDir,
+    }
+
+    impl Rig {
+        fn new() -> Self {
+            Rig { cache: MemoryCache::default(), dir: tempfile::tempdir().unwrap() }
+        }
+
+        fn get(&self, client: &str, now: i64, policy: TokenPolicy, ex: &Counting) -> Result<Obtained> {
+            let binding = Binding { key: "p", datacenter: DC, client_id: client };
+            obtain_token(
+                &binding,
+                policy,
+                &self.cache,
+                self.dir.path(),
+                &FixedClock(now),
+                ex,
+                || creds(client),
+                &mut |_| {},
+            )
+        }
+    }
+
+    fn exch(now: i64) -> Counting {
+        Counting { calls: Cell::new(0), lifetime: 7200, now, fail: false }
+    }
+
+    const FIVE_MIN: TokenPolicy = TokenPolicy { min_valid: 300, refresh: false };
+
+    #[test]
+    fn hit_after_first_exchange() {
+        let rig = Rig::new();
+        let ex = exch(1000);
+        let first = rig.get("c", 1000, FIVE_MIN, &ex).unwrap();
+        assert_eq!(first.origin, Origin::Exchange);
+        let second = rig.get("c", 1500, FIVE_MIN, &ex).unwrap();
+        assert_eq!(second.origin, Origin::Cache);
+        assert_eq!(second.token.expose(), first.token.expose());
+        assert_eq!(ex.calls.get(), 1);
+    }
+
+    #[test]
+    fn margin_replaces_a_token_about_to_expire() {
+        let rig = Rig::new();
+        let ex = exch(0);
+        rig.get("c", 0, FIVE_MIN, &ex).unwrap();
+        // 7200 - 6901 = 299 s left: less than five minutes.
+        assert_eq!(rig.get("c", 6901, FIVE_MIN, &ex).unwrap().origin, Origin::Exchange);
+        // 300 s left exactly is still enough.
+        let rig = Rig::new();
+        rig.get("c", 0, FIVE_MIN, &ex).unwrap();
+        assert_eq!(rig.get("c", 6900, FIVE_MIN, &ex).unwrap().origin, Origin::Cache);
+    }
+
+    #[test]
+    fn never_serves_expired_even_with_zero_margin() {
+        let rig = Rig::new();
+        let ex = exch(0);
+        let zero = TokenPolicy { min_valid: 0, refresh: false };
+        rig.get("c", 0, zero, &ex).unwrap();
+        assert_eq!(rig.get("c", 7199, zero, &ex).unwrap().origin, Origin::Cache);
+        assert_eq!(rig.get("c", 7200, zero, &ex).unwrap().origin, Origin::Exchange);
+    }
+
+    #[test]
+    fn refresh_forces_an_exchange() {
+        let rig = Rig::new();
+        let ex = exch(0);
+        rig.get("c", 0, FIVE_MIN, &ex).unwrap();
+        let again = rig.get("c", 1, TokenPolicy { min_valid: 300, refresh: true }, &ex).unwrap();
+        assert_eq!(again.origin, Origin::Exchange);
+        assert_eq!(ex.calls.get(), 2);
+    }
+
+    #[test]
+    fn token_of_another_client_is_not_served() {
+        let rig = Rig::new();
+        let ex = exch(0);
+        rig.get("c1", 0, FIVE_MIN, &ex).unwrap();
+        let other = rig.get("c2", 1, FIVE_MIN, &ex).unwrap();
+        assert_eq!(other.origin, Origin::Exchange);
+        assert!(other.token.expose().starts_with("tok-c2-"));
+    }
+
+    #[test]
+    fn failed_exchange_caches_nothing_and_keeps_the_old_token() {
+        let rig = Rig::new();
+        rig.get("c", 0, FIVE_MIN, &exch(0)).unwrap();
+        let failing = Counting { fail: true, ..exch(0) };
+        let refresh = TokenPolicy { min_valid: 300, refresh: true };
+        assert!(rig.get("c", 1, refresh, &failing).is_err());
+        assert_eq!(rig.get("c", 2, FIVE_MIN, &failing).unwrap().token.expose(), "tok-c-1");
+    }
+
+    #[test]
+    fn secret_is_not_loaded_on_a_hit() {
+        let rig = Rig::new();
+        let ex = exch(0);
+        rig.get("c", 0, FIVE_MIN, &ex).unwrap();
+        let binding = Binding { key: "p", datacenter: DC, client_id: "c" };
+        let got = obtain_token(
+            &binding,
+            FIVE_MIN,
+            &rig.cache,
+            rig.dir.path(),
+            &FixedClock(10),
+            &ex,
+            || panic!("the secret was loaded on a cache hit"),
+            &mut |_| {},
+        );
+        assert!(got.is_ok());
+    }
+}

@@ -1,0 +1,250 @@
+//! Command-line definitions. Every flag is documented here; `--help`, and
+//! later the man page and completions, come from these definitions.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::protocol::plain::Format;
+use crate::store::StoreChoice;
+
+pub const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  unexpected error (I/O, corrupt config file, nonsensical answer)
+  2  usage error or bad input
+  3  no such profile, or no credentials for it
+  4  credentials rejected by the datacenter
+  5  datacenter unreachable or failing
+  6  secret store unavailable or locked
+
+Environment:
+  ACRONIS_PROFILE          profile to use (like --profile)
+  ACRONIS_CRED_CONFIG      config file (like --config)
+  ACRONIS_CRED_STORE       secret store (like --store)
+  ACRONIS_CRED_TOKEN_CACHE token cache: auto, kernel, store or none
+  ACRONIS_CLIENT_ID, ACRONIS_CLIENT_SECRET, ACRONIS_DATACENTER_URL
+                           all three set and no profile named: use these
+                           instead of a registered profile (for CI; weaker
+                           than a keychain, see the README)";
+
+#[derive(Parser)]
+#[command(
+    name = "acronis-cred",
+    version,
+    about = "Credential helper for the Acronis Cyber Protect Cloud API",
+    long_about = "Keeps an Acronis API client's secret in the OS keychain and prints bearer tokens \
+                  for scripts and tools, cached until shortly before they expire.",
+    after_help = EXIT_CODES,
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Clone, Debug, Default)]
+pub struct GlobalArgs {
+    /// Profile to use [default: default; env: ACRONIS_PROFILE]
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// Config file [default: $XDG_CONFIG_HOME/acronis-cred/config.toml; env: ACRONIS_CRED_CONFIG]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Secret store: auto, secret-service, keyutils, macos, windows [env: ACRONIS_CRED_STORE]
+    #[arg(long, global = true, value_name = "STORE", value_parser = parse_store)]
+    pub store: Option<StoreChoice>,
+
+    /// Say more on stderr (cache hits, exchanges, store used)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+
+    /// Say nothing on stderr except errors
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+fn parse_store(s: &str) -> Result<StoreChoice, String> {
+    s.parse()
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Register an API client: secret into the keychain, the rest into the config file
+    #[command(after_help = "Example:\n  acronis-cred register --datacenter https://eu2-cloud.acronis.com --client-id 3fa85f64-5717-4562-b3fc-2c963f66afa6\n\nThe secret is asked for on the terminal, without echo; --secret-stdin reads it from one line of standard input instead. It is never taken from the command line.")]
+    Register(RegisterArgs),
+
+    /// Print a valid bearer token (cached, or from one exchange)
+    #[command(after_help = "Examples:\n  acronis-cred token\n  curl -H @<(acronis-cred token --format header) \"$(acronis-cred url)/clients/$CLIENT_ID\"\n  eval \"$(acronis-cred token --format env)\"")]
+    Token(TokenArgs),
+
+    /// Show profiles, their stores and cached tokens (never a secret or token)
+    Status(StatusArgs),
+
+    /// Delete a profile's secret, cached token and configuration
+    #[command(visible_aliases = ["logout", "unregister"])]
+    Remove,
+
+    /// Print the base URL of an API for the profile's datacenter
+    #[command(after_help = "Example:\n  curl -H @<(acronis-cred token --format header) \"$(acronis-cred url --api agent-manager)/agents\"")]
+    Url(UrlArgs),
+}
+
+#[derive(Args)]
+pub struct RegisterArgs {
+    /// Datacenter URL, e.g. https://eu2-cloud.acronis.com
+    #[arg(long, value_name = "URL")]
+    pub datacenter: String,
+
+    /// The API client's id
+    #[arg(long, value_name = "ID")]
+    pub client_id: String,
+
+    /// Read the secret from the first line of standard input instead of prompting
+    #[arg(long)]
+    pub secret_stdin: bool,
+
+    /// Store the secret without first checking it with a token exchange
+    #[arg(long)]
+    pub no_verify: bool,
+
+    /// Replace an existing profile of the same name
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Args)]
+pub struct TokenArgs {
+    /// Output format
+    #[arg(long, value_enum, default_value_t = FormatArg::Raw)]
+    pub format: FormatArg,
+
+    /// Replace a cached token with less validity left than this (e.g. 90s, 5m, 1h)
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration_secs)]
+    pub min_valid: i64,
+
+    /// Exchange for a new token even if a cached one is valid
+    #[arg(long)]
+    pub refresh: bool,
+
+    /// Leave out the final newline
+    #[arg(long, short = 'n')]
+    pub no_newline: bool,
+}
+
+fn parse_duration_secs(s: &str) -> Result<i64, String> {
+    let d = crate::time::parse_duration(s)?;
+    if d.as_secs() > 7 * 86_400 {
+        return Err("at most 7d".into());
+    }
+    Ok(d.as_secs() as i64)
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum FormatArg {
+    /// The token and a newline
+    Raw,
+    /// `Authorization: Bearer <token>`
+    Header,
+    /// {"access_token","token_type","expires_on","expires_at"}
+    Json,
+    /// `export ACRONIS_TOKEN=...` and the API URLs, for eval
+    Env,
+}
+
+impl From<FormatArg> for Format {
+    fn from(f: FormatArg) -> Format {
+        match f {
+            FormatArg::Raw => Format::Raw,
+            FormatArg::Header => Format::Header,
+            FormatArg::Json => Format::Json,
+            FormatArg::Env => Format::Env,
+        }
+    }
+}
+
+#[derive(Args)]
+pub struct StatusArgs {
+    /// Machine-readable output
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args)]
+pub struct UrlArgs {
+    /// Which API
+    #[arg(long, value_enum, default_value_t = ApiArg::Account)]
+    pub api: ApiArg,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum ApiArg {
+    /// Account Management API, {dc}/api/2
+    Account,
+    /// Agent Manager API, {dc}/api/agent_manager/v2
+    AgentManager,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("acronis-cred").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn definitions_are_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn globals_anywhere() {
+        let cli = parse(&["token", "--profile", "p", "--store", "keyutils", "-v"]).unwrap();
+        assert_eq!(cli.global.profile.as_deref(), Some("p"));
+        assert_eq!(cli.global.store, Some(StoreChoice::Kind(crate::store::StoreKind::Keyutils)));
+        assert_eq!(cli.global.verbose, 1);
+        assert!(parse(&["--store", "plaintext", "token"]).is_err());
+        assert!(parse(&["-v", "-q", "token"]).is_err());
+    }
+
+    #[test]
+    fn token_defaults_and_durations() {
+        let Command::Token(t) = parse(&["token"]).unwrap().command else { panic!() };
+        assert_eq!(t.min_valid, 300);
+        assert!(!t.refresh);
+        let Command::Token(t) = parse(&["token", "--min-valid", "1h30m", "--format", "json"]).unwrap().command
+        else {
+            panic!()
+        };
+        assert_eq!(t.min_valid, 5400);
+        assert!(parse(&["token", "--min-valid", "soon"]).is_err());
+        assert!(parse(&["token", "--format", "xml"]).is_err());
+    }
+
+    #[test]
+    fn secret_is_never_an_argument() {
+        // There is no flag that takes the secret: passing one is a usage error.
+        assert!(parse(&["register", "--datacenter", "https://a.b", "--client-id", "c", "--secret", "x"]).is_err());
+        assert!(parse(&["register", "--datacenter", "https://a.b", "--client-id", "c", "x"]).is_err());
+    }
+
+    #[test]
+    fn remove_aliases() {
+        for alias in ["remove", "logout", "unregister"] {
+            assert!(matches!(parse(&[alias]).unwrap().command, Command::Remove));
+        }
+    }
+
+    #[test]
+    fn help_lists_exit_codes() {
+        let help = Cli::command().render_long_help().to_string();
+        assert!(help.contains("6  secret store unavailable or locked"), "{help}");
+    }
+}

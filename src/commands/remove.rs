@@ -1,0 +1,40 @@
+//! `acronis-cred remove`: secret, cached token, then the profile. Idempotent.
+//!
+//! The secret goes first: if the store cannot be reached nothing is changed,
+//! and a profile is never dropped while its secret stays behind.
+
+use crate::app::Context;
+use crate::error::Result;
+
+pub fn run(ctx: &mut Context<'_>) -> Result<()> {
+    let name = ctx.profile_name()?;
+    let file = ctx.config_file()?;
+    if !file.load()?.profiles.contains_key(&name) {
+        // Nothing registered; still clear a secret left in an explicitly named store.
+        if let Some(choice) = ctx.store_override()? {
+            let kind = ctx.resolve_store(choice)?;
+            if ctx.platform.open_store(kind)?.delete(&name)? {
+                ctx.ui.note(&format!("deleted a leftover secret for '{name}' from the {kind} store"));
+                return Ok(());
+            }
+        }
+        ctx.ui.note(&format!("no profile named '{name}'; nothing to remove"));
+        return Ok(());
+    }
+    let profile = ctx.load_profile(&name)?;
+    let store = ctx.platform.open_store(profile.store)?;
+    let had_secret = store.delete(&name)?;
+    // Both tiers: the setting may have changed since the token was cached.
+    let cache = ctx.profile_cache(&profile, &store)?;
+    cache.remove(&name)?;
+    if let Some(kernel) = ctx.platform.kernel_cache() {
+        kernel.remove(&name)?;
+    }
+    store.delete(&crate::store::token_account(&name))?;
+    file.update(|config| Ok(((), config.profiles.remove(&name).is_some())))?;
+    ctx.ui.note(&format!(
+        "removed profile '{name}'{}",
+        if had_secret { "" } else { " (its secret was already gone from the store)" }
+    ));
+    Ok(())
+}

@@ -1,0 +1,97 @@
+//! The HTTP client, built only when an exchange actually happens: the cached
+//! path never pays for TLS roots or a runtime.
+
+use std::io::Read;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+
+use super::DatacenterUrl;
+
+/// Cap on any answer body. A token answer is a few KiB.
+pub const MAX_BODY: u64 = 1024 * 1024;
+
+#[derive(Clone, Debug)]
+pub struct HttpSettings {
+    pub connect_timeout: Duration,
+    /// Whole request, connect to last body byte.
+    pub timeout: Duration,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        HttpSettings { connect_timeout: Duration::from_secs(10), timeout: Duration::from_secs(30) }
+    }
+}
+
+pub(crate) fn client(dc: &DatacenterUrl, settings: &HttpSettings) -> Result<reqwest::blocking::Client> {
+    reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(settings.connect_timeout)
+        .timeout(settings.timeout)
+        .user_agent(concat!("acronis-cred/", env!("CARGO_PKG_VERSION")))
+        .tls_backend_preconfigured(tls_config(dc)?)
+        .build()
+        .map_err(|e| Error::unexpected(format!("cannot set up the HTTP client: {e}")))
+}
+
+/// rustls with verification always on. A plain-http loopback datacenter (tests,
+/// local fakes) never does TLS, so it skips reading the system's roots.
+fn tls_config(dc: &DatacenterUrl) -> Result<rustls::ClientConfig> {
+    let mut roots = rustls::RootCertStore::empty();
+    if dc.scheme() == "https" {
+        let found = rustls_native_certs::load_native_certs();
+        for cert in found.certs {
+            // A single unparsable system certificate must not break TLS.
+            let _ = roots.add(cert);
+        }
+        if roots.is_empty() {
+            return Err(Error::unexpected(
+                "no trusted CA certificates found on this system",
+            )
+            .with_hint("install the ca-certificates package"));
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::unexpected(format!("cannot set up TLS: {e}")))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(config)
+}
+
+/// Reads at most [`MAX_BODY`] bytes; a longer body is an error, not a truncation.
+pub(crate) fn read_body(response: reqwest::blocking::Response) -> Result<Vec<u8>> {
+    let mut body = Vec::new();
+    response
+        .take(MAX_BODY + 1)
+        .read_to_end(&mut body)
+        .map_err(|e| Error::unavailable(format!("reading the datacenter's answer failed: {e}")))?;
+    if body.len() as u64 > MAX_BODY {
+        return Err(Error::unavailable("the datacenter's answer is larger than 1 MiB; refusing it"));
+    }
+    Ok(body)
+}
+
+/// Maps a transport failure to exit code 5 with a message naming the host.
+pub(crate) fn transport_error(dc: &DatacenterUrl, err: &reqwest::Error) -> Error {
+    let what = if err.is_timeout() {
+        "timed out".to_string()
+    } else if err.is_connect() {
+        format!("connection failed ({})", root_cause(err))
+    } else {
+        root_cause(err)
+    };
+    Error::unavailable(format!("cannot reach the datacenter {dc}: {what}"))
+        .with_hint("check the network and the datacenter URL (acronis-cred status), then try again")
+}
+
+fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur = err;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    cur.to_string()
+}

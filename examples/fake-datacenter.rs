@@ -35,7 +35,9 @@ fn run() -> Result<(), String> {
 
     // SAFETY: isatty only inspects the descriptor.
     if unsafe { libc::isatty(libc::STDIN_FILENO) } == 1 {
-        eprintln!("fake-datacenter: reading 'CLIENT_ID SECRET' lines from the terminal; end with Ctrl-D");
+        eprintln!(
+            "fake-datacenter: reading 'CLIENT_ID SECRET' lines from the terminal; end with Ctrl-D"
+        );
     }
     let clients = read_clients(io::stdin().lock())?;
     if clients.is_empty() {

@@ -36,5 +36,3 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
     cargo test --workspace --all-targets --no-fail-fast "$@"
 fi
-# Doc tests (nextest does not run them).
-cargo test --workspace --doc --quiet

@@ -279,7 +279,11 @@ impl FakeDatacenter {
 
     /// Access tokens issued, oldest first.
     pub fn issued_tokens(&self) -> Vec<String> {
-        self.state().issued.iter().map(|t| t.token.clone()).collect()
+        self.state()
+            .issued
+            .iter()
+            .map(|t| t.token.clone())
+            .collect()
     }
 
     pub fn last_token(&self) -> Option<String> {
@@ -403,8 +407,9 @@ fn accept_loop(
         let spawned = thread::Builder::new()
             .name("fake-dc-conn".to_string())
             .spawn(move || {
-                let outcome =
-                    panic::catch_unwind(AssertUnwindSafe(|| serve_connection(&conn_shared, stream)));
+                let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
+                    serve_connection(&conn_shared, stream)
+                }));
                 if let Err(payload) = outcome {
                     conn_shared.violation(format!(
                         "fake datacenter bug: a connection thread panicked: {}",
@@ -503,7 +508,10 @@ enum ReadOutcome {
     /// The peer closed (or the server is shutting down) between requests.
     Closed,
     /// The request cannot be framed; answer and close the connection.
-    Reject { status: u16, message: String },
+    Reject {
+        status: u16,
+        message: String,
+    },
 }
 
 fn serve_connection(shared: &Shared, mut stream: TcpStream) {
@@ -573,7 +581,9 @@ fn fill(shared: &Shared, stream: &mut TcpStream, buf: &mut Vec<u8>) -> io::Resul
             Err(e)
                 if matches!(
                     e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
+                    io::ErrorKind::WouldBlock
+                        | io::ErrorKind::TimedOut
+                        | io::ErrorKind::Interrupted
                 ) => {}
             Err(e) => return Err(e),
         }
@@ -624,7 +634,10 @@ fn read_request(shared: &Shared, stream: &mut TcpStream, buf: &mut Vec<u8>) -> R
         return reject(400, &format!("bad method in request line {request_line:?}"));
     }
     if !target.starts_with('/') || target.bytes().any(|b| b <= b' ' || b == 0x7f) {
-        return reject(400, &format!("bad request target {target:?} (origin-form expected)"));
+        return reject(
+            400,
+            &format!("bad request target {target:?} (origin-form expected)"),
+        );
     }
     let http11 = match version {
         "HTTP/1.1" => true,
@@ -1070,12 +1083,12 @@ fn issue_token(shared: &Shared, client_id: &str, secret: &str) -> Response {
     let generation = match st.clients.get(client_id) {
         Some(client) if client.secret == secret => client.generation,
         _ => {
-            let mut response =
-                oauth_error(401, "invalid_client", "Client authentication failed");
+            let mut response = oauth_error(401, "invalid_client", "Client authentication failed");
             // RFC 6749 5.2: a 401 after Basic authentication carries a challenge.
-            response
-                .headers
-                .push(("WWW-Authenticate".to_string(), "Basic realm=\"idp\"".to_string()));
+            response.headers.push((
+                "WWW-Authenticate".to_string(),
+                "Basic realm=\"idp\"".to_string(),
+            ));
             return response;
         }
     };

@@ -245,7 +245,12 @@ impl Pty {
     fn write_nonblocking(&self, data: &[u8]) -> io::Result<usize> {
         match (&self.master).write(data) {
             Ok(n) => Ok(n),
-            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted) => {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+                ) =>
+            {
                 Ok(0)
             }
             Err(e) => Err(e),
@@ -282,7 +287,12 @@ impl Pty {
             }
             // Linux reports a pty whose slave side is closed everywhere as EIO.
             Err(e) if e.raw_os_error() == Some(libc::EIO) => Ok(ReadResult::Closed),
-            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted) => {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+                ) =>
+            {
                 Ok(ReadResult::Nothing)
             }
             Err(e) => Err(e),

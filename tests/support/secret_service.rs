@@ -71,13 +71,41 @@ impl SecretService {
             "secret-tool",
         ] {
             if find_in_path(tool).is_none() {
-                panic!("{tool} not found in PATH; the Secret Service tests need it: {INSTALL_HINT}");
+                panic!(
+                    "{tool} not found in PATH; the Secret Service tests need it: {INSTALL_HINT}"
+                );
             }
         }
 
         let dir = make_private_dir();
         let home = dir.join("home");
         let run = dir.join("run");
+        let socket = run.join("bus");
+        let listen = match socket.to_str() {
+            Some(path) => format!("unix:path={}", escape_dbus_address_value(path)),
+            None => String::new(),
+        };
+        // From here on a panic drops `ss`, which stops whatever already
+        // started and removes the directory.
+        let mut ss = SecretService {
+            dir: dir.clone(),
+            address: listen.clone(),
+            dbus: Mutex::new(None),
+            keyring: Mutex::new(None),
+            dbus_pid: 0,
+            keyring_pid: 0,
+            keeper: Some(Keeper::start()),
+        };
+        if listen.is_empty() {
+            panic!("temp dir {} is not UTF-8", dir.display());
+        }
+        if socket.as_os_str().len() > MAX_SOCKET_PATH {
+            panic!(
+                "bus socket path {} is longer than a unix socket allows; \
+                 point TMPDIR at a shorter directory",
+                socket.display()
+            );
+        }
         for sub in [
             home.clone(),
             home.join(".local/share"),
@@ -91,28 +119,6 @@ impl SecretService {
                 .create(&sub)
                 .unwrap_or_else(|e| panic!("create {}: {e}", sub.display()));
         }
-        let socket = run.join("bus");
-        let socket_str = socket
-            .to_str()
-            .unwrap_or_else(|| panic!("temp dir {} is not UTF-8", dir.display()));
-        if socket_str.len() > MAX_SOCKET_PATH {
-            panic!(
-                "bus socket path {socket_str} is longer than a unix socket allows; \
-                 point TMPDIR at a shorter directory"
-            );
-        }
-        let listen = format!("unix:path={}", escape_dbus_address_value(socket_str));
-
-        // From here on a panic drops `ss`, which stops whatever already started.
-        let mut ss = SecretService {
-            dir: dir.clone(),
-            address: listen.clone(),
-            dbus: Mutex::new(None),
-            keyring: Mutex::new(None),
-            dbus_pid: 0,
-            keyring_pid: 0,
-            keeper: Some(Keeper::start()),
-        };
 
         let config = dir.join("bus.conf");
         fs::write(&config, bus_config(&listen))
@@ -334,7 +340,10 @@ impl SecretService {
                 &format!("string:{SECRETS_NAME}"),
             ]);
             if let Ok(reply) = reply {
-                let owner = reply.split_whitespace().last().and_then(|s| s.parse::<u32>().ok());
+                let owner = reply
+                    .split_whitespace()
+                    .last()
+                    .and_then(|s| s.parse::<u32>().ok());
                 match owner {
                     Some(pid) if pid == self.keyring_pid => return,
                     _ => panic!(

@@ -50,6 +50,22 @@ pub enum Source {
     Env(EnvCredentials),
 }
 
+impl Source {
+    pub fn datacenter(&self) -> &DatacenterUrl {
+        match self {
+            Source::Profile(p) => &p.datacenter,
+            Source::Env(e) => &e.datacenter,
+        }
+    }
+
+    pub fn client_id(&self) -> &str {
+        match self {
+            Source::Profile(p) => &p.profile.client_id,
+            Source::Env(e) => &e.client_id,
+        }
+    }
+}
+
 impl Context<'_> {
     pub fn config_file(&self) -> Result<ConfigFile> {
         if let Some(path) = &self.global.config {
@@ -121,6 +137,37 @@ impl Context<'_> {
         }
         let name = self.profile_name()?;
         self.load_profile(&name).map(Source::Profile)
+    }
+
+    /// The source that answers a helper request naming a server: a profile
+    /// whose datacenter is that server (the named profile only, when one is
+    /// named), else the environment's credentials for that server. `None`:
+    /// nothing here is for that server, and no token may be sent to it.
+    pub fn source_for_host(&self, scheme: Option<&str>, authority: &str) -> Result<Option<Source>> {
+        let serves = |dc: &DatacenterUrl| {
+            dc.authority().eq_ignore_ascii_case(authority) && scheme.is_none_or(|s| s.eq_ignore_ascii_case(dc.scheme()))
+        };
+        if self.explicit_profile().is_some() {
+            let profile = self.load_profile(&self.profile_name()?)?;
+            return Ok(serves(&profile.datacenter).then_some(Source::Profile(profile)));
+        }
+        let file = self.config_file()?;
+        let config = file.load()?;
+        let mut matching = Vec::new();
+        for (name, profile) in &config.profiles {
+            if serves(&profile.datacenter_url(file.path(), name)?) {
+                matching.push(name.clone());
+            }
+        }
+        match matching.as_slice() {
+            [] => Ok(self.env_credentials()?.filter(|e| serves(&e.datacenter)).map(Source::Env)),
+            [name] => self.load_profile(name).map(|p| Some(Source::Profile(p))),
+            names => Err(Error::usage(format!(
+                "several profiles ({}) are registered for {authority}",
+                names.join(", ")
+            ))
+            .with_hint("choose one with --profile NAME or ACRONIS_PROFILE in the helper's configuration")),
+        }
     }
 
     fn env_credentials(&self) -> Result<Option<EnvCredentials>> {

@@ -92,6 +92,93 @@ pub enum Command {
     /// Print the base URL of an API for the profile's datacenter
     #[command(after_help = "Example:\n  curl -H @<(acronis-cred token --format header) \"$(acronis-cred url --api agent-manager)/agents\"")]
     Url(UrlArgs),
+
+    /// git credential helper (also runs as git-credential-acronis)
+    #[command(after_help = "Set up with: acronis-cred setup git")]
+    Git(GitArgs),
+
+    /// docker credential helper (also runs as docker-credential-acronis)
+    #[command(after_help = "Set up with: acronis-cred setup docker")]
+    Docker(DockerArgs),
+
+    /// kubectl / client-go exec credential plugin (reads KUBERNETES_EXEC_INFO)
+    #[command(after_help = "Set up with: acronis-cred setup kubectl")]
+    Kubectl,
+
+    /// Terraform credentials helper (also runs as terraform-credentials-acronis)
+    #[command(after_help = "Set up with: acronis-cred setup terraform")]
+    Terraform(TerraformArgs),
+
+    /// Run a command with ACRONIS_TOKEN and the API URLs in its environment
+    #[command(after_help = "Example:\n  acronis-cred exec -- sh -c 'curl -H \"Authorization: Bearer $ACRONIS_TOKEN\" \"$ACRONIS_API_URL/clients/$ID\"'\n\nThe command replaces this process: its exit status is the command's own; 127 if it was not found, 126 if it could not be run.")]
+    Exec(ExecArgs),
+
+    /// Print the configuration that makes git, docker, kubectl or terraform use this helper
+    #[command(after_help = "Example:\n  acronis-cred setup git | sh")]
+    Setup(SetupArgs),
+}
+
+#[derive(Args)]
+pub struct GitArgs {
+    /// get, store or erase (other operations are ignored, as git expects)
+    pub operation: String,
+}
+
+#[derive(Args)]
+pub struct DockerArgs {
+    /// get, store, erase, list or version
+    pub action: String,
+}
+
+#[derive(Args)]
+pub struct TerraformArgs {
+    /// [HELPER ARGS...] get|store|forget HOSTNAME
+    #[arg(required = true, num_args = 2.., trailing_var_arg = true, allow_hyphen_values = true)]
+    pub args: Vec<String>,
+}
+
+#[derive(Args)]
+pub struct ExecArgs {
+    /// The command and its arguments
+    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, value_name = "COMMAND")]
+    pub command: Vec<std::ffi::OsString>,
+}
+
+#[derive(Args)]
+pub struct SetupArgs {
+    pub target: SetupTarget,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum SetupTarget {
+    Git,
+    Docker,
+    Kubectl,
+    Terraform,
+}
+
+/// Names under which the binary acts as one protocol's helper.
+pub const HELPER_NAMES: [(&str, &str); 3] = [
+    ("git-credential-acronis", "git"),
+    ("docker-credential-acronis", "docker"),
+    ("terraform-credentials-acronis", "terraform"),
+];
+
+/// Turns `git-credential-acronis ARGS` into `acronis-cred git ARGS` (and the
+/// same for the other helper names); other invocations pass through.
+pub fn dispatch_argv0(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let Some(first) = args.first() else { return args };
+    let name = std::path::Path::new(first).file_stem().and_then(|n| n.to_str()).unwrap_or_default();
+    match HELPER_NAMES.iter().find(|(helper, _)| *helper == name) {
+        Some((_, sub)) => {
+            let mut out = Vec::with_capacity(args.len() + 1);
+            out.push(std::ffi::OsString::from("acronis-cred"));
+            out.push(std::ffi::OsString::from(*sub));
+            out.extend(args.into_iter().skip(1));
+            out
+        }
+        None => args,
+    }
 }
 
 #[derive(Args)]
@@ -233,6 +320,29 @@ mod tests {
         // There is no flag that takes the secret: passing one is a usage error.
         assert!(parse(&["register", "--datacenter", "https://a.b", "--client-id", "c", "--secret", "x"]).is_err());
         assert!(parse(&["register", "--datacenter", "https://a.b", "--client-id", "c", "x"]).is_err());
+    }
+
+    #[test]
+    fn helper_names_dispatch() {
+        let os = |v: &[&str]| v.iter().map(std::ffi::OsString::from).collect::<Vec<_>>();
+        assert_eq!(dispatch_argv0(os(&["/usr/bin/git-credential-acronis", "get"])), os(&["acronis-cred", "git", "get"]));
+        assert_eq!(
+            dispatch_argv0(os(&["docker-credential-acronis", "list"])),
+            os(&["acronis-cred", "docker", "list"])
+        );
+        assert_eq!(
+            dispatch_argv0(os(&["/p/terraform-credentials-acronis", "--profile", "x", "get", "h"])),
+            os(&["acronis-cred", "terraform", "--profile", "x", "get", "h"])
+        );
+        assert_eq!(dispatch_argv0(os(&["acronis-cred", "token"])), os(&["acronis-cred", "token"]));
+        let Command::Terraform(t) = parse(&["terraform", "--profile", "x", "get", "h"]).unwrap().command else {
+            panic!()
+        };
+        assert_eq!(t.args, vec!["get", "h"]);
+        let Command::Git(g) = parse(&["git", "frobnicate"]).unwrap().command else { panic!() };
+        assert_eq!(g.operation, "frobnicate");
+        let Command::Exec(e) = parse(&["exec", "--", "curl", "-s", "--fail"]).unwrap().command else { panic!() };
+        assert_eq!(e.command.len(), 3);
     }
 
     #[test]

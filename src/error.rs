@@ -67,13 +67,16 @@ pub struct Error {
     kind: ErrorKind,
     message: String,
     hint: Option<String>,
+    /// Already shown to the user in the protocol's own way (docker reads
+    /// errors from stdout): only the exit code is left to give.
+    reported: bool,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Error { kind, message: message.into(), hint: None }
+        Error { kind, message: message.into(), hint: None, reported: false }
     }
 
     pub fn usage(message: impl Into<String>) -> Self {
@@ -108,6 +111,16 @@ impl Error {
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
         self
+    }
+
+    /// Marks the error as shown already; `run` then prints nothing.
+    pub fn reported(mut self) -> Self {
+        self.reported = true;
+        self
+    }
+
+    pub fn is_reported(&self) -> bool {
+        self.reported
     }
 
     pub fn kind(&self) -> ErrorKind {

@@ -1,16 +1,29 @@
 //! Process hardening done first thing in `main`: a crash or a debugger must
 //! not be a way to read the secret out of this process.
 
+#[cfg(unix)]
+use std::sync::OnceLock;
+
+/// The core-dump limit found at start, given back to commands run by `exec`.
+#[cfg(unix)]
+static ORIGINAL_CORE_LIMIT: OnceLock<libc::rlimit> = OnceLock::new();
+
 /// On Linux: no core dumps, and no ptrace attach by other processes of the
 /// same user (`PR_SET_DUMPABLE` 0 also makes `/proc/PID/mem` root-only).
 /// Failures are ignored: hardening is best effort and must not stop the tool.
 pub fn harden_process() {
     #[cfg(unix)]
     {
-        let zero = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        let mut original = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        // SAFETY: getrlimit writes into a valid, owned rlimit struct.
+        if unsafe { libc::getrlimit(libc::RLIMIT_CORE, &mut original) } == 0 {
+            let _ = ORIGINAL_CORE_LIMIT.set(original);
+        }
+        // Lower only the soft limit, so the child of `exec` can get it back.
+        let off = libc::rlimit { rlim_cur: 0, rlim_max: original.rlim_max };
         // SAFETY: setrlimit reads a valid rlimit struct for the duration of the call.
         unsafe {
-            libc::setrlimit(libc::RLIMIT_CORE, &zero);
+            libc::setrlimit(libc::RLIMIT_CORE, &off);
         }
     }
     #[cfg(target_os = "linux")]
@@ -20,9 +33,14 @@ pub fn harden_process() {
     }
 }
 
-/// Whether the process is currently marked non-dumpable (for tests).
-#[cfg(target_os = "linux")]
-pub fn is_dumpable() -> bool {
-    // SAFETY: PR_GET_DUMPABLE takes no pointer arguments.
-    unsafe { libc::prctl(libc::PR_GET_DUMPABLE, 0, 0, 0, 0) != 0 }
+/// Undoes what a program started by `exec` should not inherit. (The kernel
+/// resets the dumpable flag itself on execve.)
+pub fn restore_for_child() {
+    #[cfg(unix)]
+    if let Some(original) = ORIGINAL_CORE_LIMIT.get() {
+        // SAFETY: as above.
+        unsafe {
+            libc::setrlimit(libc::RLIMIT_CORE, original);
+        }
+    }
 }

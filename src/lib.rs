@@ -45,7 +45,8 @@ pub fn run(
     stdin: &mut dyn BufRead,
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
-) -> ExitCode {
+) -> u8 {
+    let args = cli::dispatch_argv0(args.into_iter().collect());
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
@@ -55,10 +56,10 @@ pub fn run(
             // is a usage error on stderr.
             return if matches!(e.kind(), K::DisplayHelp | K::DisplayVersion) {
                 let _ = stdout.write_all(e.render().to_string().as_bytes());
-                ExitCode::Ok
+                ExitCode::Ok.code()
             } else {
                 let _ = stderr.write_all(e.render().to_string().as_bytes());
-                ExitCode::Usage
+                ExitCode::Usage.code()
             };
         }
     };
@@ -74,18 +75,27 @@ pub fn run(
         platform,
         global: cli.global.clone(),
     };
+    let ok = |r: error::Result<()>| r.map(|()| ExitCode::Ok.code());
     let result = match &cli.command {
-        Command::Register(a) => commands::register::run(&mut ctx, a),
-        Command::Token(a) => commands::token::run(&mut ctx, a),
-        Command::Status(a) => commands::status::run(&mut ctx, a),
-        Command::Remove => commands::remove::run(&mut ctx),
-        Command::Url(a) => commands::url::run(&mut ctx, a),
+        Command::Register(a) => ok(commands::register::run(&mut ctx, a)),
+        Command::Token(a) => ok(commands::token::run(&mut ctx, a)),
+        Command::Status(a) => ok(commands::status::run(&mut ctx, a)),
+        Command::Remove => ok(commands::remove::run(&mut ctx)),
+        Command::Url(a) => ok(commands::url::run(&mut ctx, a)),
+        Command::Git(a) => ok(commands::git::run(&mut ctx, a)),
+        Command::Docker(a) => ok(commands::docker::run(&mut ctx, a)),
+        Command::Kubectl => ok(commands::kubectl::run(&mut ctx)),
+        Command::Terraform(a) => ok(commands::terraform::run(&mut ctx, a)),
+        Command::Exec(a) => commands::exec::run(&mut ctx, a),
+        Command::Setup(a) => ok(commands::setup::run(&mut ctx, a)),
     };
     match result {
-        Ok(()) => ExitCode::Ok,
+        Ok(code) => code,
         Err(e) => {
-            ctx.ui.error(&e);
-            e.exit_code()
+            if !e.is_reported() {
+                ctx.ui.error(&e);
+            }
+            e.exit_code().code()
         }
     }
 }

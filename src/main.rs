@@ -16,5 +16,5 @@ fn main() -> ExitCode {
         &mut std::io::stdout().lock(),
         &mut std::io::stderr().lock(),
     );
-    ExitCode::from(code.code())
+    ExitCode::from(code)
 }

@@ -1,21 +1,26 @@
-//! `acronis-cred token`: a valid token in the format the caller wants.
+//! `acronis-cred token`, and the token path every helper protocol shares.
 
 use std::rc::Rc;
 
 use crate::app::{Context, Source, env_cache_key};
 use crate::cache::{Binding, Obtained, Origin, TokenCache, TokenPolicy, obtain_token};
 use crate::cli::TokenArgs;
-use crate::datacenter::{ClientCredentials, DatacenterUrl};
+use crate::datacenter::ClientCredentials;
 use crate::error::{Error, Result};
 use crate::protocol::plain::{self, Format};
 use crate::store::SecretStore;
 use crate::time::human_duration;
 use crate::token::AccessToken;
 
+/// Validity a helper protocol asks for, and the amount its reported expiry
+/// is shortened by (client-go and git apply no margin of their own).
+pub const PROTOCOL_MARGIN: i64 = 300;
+
 pub fn run(ctx: &mut Context<'_>, args: &TokenArgs) -> Result<()> {
     let policy = TokenPolicy { min_valid: args.min_valid, refresh: args.refresh };
-    let (token, datacenter) = get_token(ctx, policy)?;
-    let out = plain::render(Format::from(args.format), &token, &datacenter, !args.no_newline);
+    let source = ctx.source()?;
+    let token = token_for(ctx, &source, policy)?;
+    let out = plain::render(Format::from(args.format), &token, source.datacenter(), !args.no_newline);
     write_stdout(ctx, out.as_bytes())
 }
 
@@ -28,14 +33,19 @@ pub fn write_stdout(ctx: &mut Context<'_>, bytes: &[u8]) -> Result<()> {
     }
 }
 
-/// A token for this invocation's credentials source, with its datacenter.
-pub fn get_token(ctx: &mut Context<'_>, policy: TokenPolicy) -> Result<(AccessToken, DatacenterUrl)> {
+/// The default policy of helper protocols.
+pub fn protocol_policy() -> TokenPolicy {
+    TokenPolicy { min_valid: PROTOCOL_MARGIN, refresh: false }
+}
+
+/// A token for `source`: from the cache, or from one exchange.
+pub fn token_for(ctx: &mut Context<'_>, source: &Source, policy: TokenPolicy) -> Result<AccessToken> {
     let lock_dir = ctx.lock_dir()?;
     let exchange = ctx.platform.exchange(ctx.clock);
-    match ctx.source()? {
+    match source {
         Source::Profile(profile) => {
             let store: Rc<dyn SecretStore> = ctx.platform.open_store(profile.store)?;
-            let cache = ctx.profile_cache(&profile, &store)?;
+            let cache = ctx.profile_cache(profile, &store)?;
             let binding = Binding {
                 key: &profile.name,
                 datacenter: profile.datacenter.as_str(),
@@ -60,14 +70,12 @@ pub fn get_token(ctx: &mut Context<'_>, policy: TokenPolicy) -> Result<(AccessTo
                     secret,
                 })
             };
-            let obtained = run_obtain(ctx, &binding, policy, &*cache, &lock_dir, &*exchange, credentials)?;
-            Ok((obtained, profile.datacenter.clone()))
+            run_obtain(ctx, &binding, policy, &*cache, &lock_dir, &*exchange, credentials)
         }
         Source::Env(env) => {
             let cache = ctx.env_cache()?;
-            let key = env_cache_key(&env);
+            let key = env_cache_key(env);
             let binding = Binding { key: &key, datacenter: env.datacenter.as_str(), client_id: &env.client_id };
-            let datacenter = env.datacenter.clone();
             let credentials = || {
                 Ok(ClientCredentials {
                     datacenter: env.datacenter.clone(),
@@ -75,10 +83,35 @@ pub fn get_token(ctx: &mut Context<'_>, policy: TokenPolicy) -> Result<(AccessTo
                     secret: env.secret.clone(),
                 })
             };
-            let obtained = run_obtain(ctx, &binding, policy, &*cache, &lock_dir, &*exchange, credentials)?;
-            Ok((obtained, datacenter))
+            run_obtain(ctx, &binding, policy, &*cache, &lock_dir, &*exchange, credentials)
         }
     }
+}
+
+/// Drops the cached token of `source` (the caller was told it was rejected).
+/// With `only` set, drops it only if it is that token: a token another
+/// process refreshed meanwhile is kept.
+pub fn forget_token(ctx: &mut Context<'_>, source: &Source, only: Option<&str>) -> Result<()> {
+    let (key, caches): (String, Vec<Rc<dyn TokenCache>>) = match source {
+        Source::Profile(profile) => {
+            let store: Rc<dyn SecretStore> = ctx.platform.open_store(profile.store)?;
+            (profile.name.clone(), vec![ctx.profile_cache(profile, &store)?])
+        }
+        Source::Env(env) => (env_cache_key(env), vec![ctx.env_cache()?]),
+    };
+    for cache in caches {
+        let cached = cache.load(&key).ok().flatten();
+        let matches = match (only, &cached) {
+            (Some(presented), Some(c)) => c.token.expose() == presented,
+            (None, Some(_)) => true,
+            (_, None) => false,
+        };
+        if matches {
+            cache.remove(&key)?;
+            ctx.ui.info(&format!("dropped the cached token ({} cache)", cache.tier()));
+        }
+    }
+    Ok(())
 }
 
 fn run_obtain(

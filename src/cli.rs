@@ -75,11 +75,15 @@ fn parse_store(s: &str) -> Result<StoreChoice, String> {
 #[derive(Subcommand)]
 pub enum Command {
     /// Register an API client: secret into the keychain, the rest into the config file
-    #[command(after_help = "Example:\n  acronis-cred register --datacenter https://eu2-cloud.acronis.com --client-id 3fa85f64-5717-4562-b3fc-2c963f66afa6\n\nThe secret is asked for on the terminal, without echo; --secret-stdin reads it from one line of standard input instead. It is never taken from the command line.")]
+    #[command(
+        after_help = "Example:\n  acronis-cred register --datacenter https://eu2-cloud.acronis.com --client-id 3fa85f64-5717-4562-b3fc-2c963f66afa6\n\nThe secret is asked for on the terminal, without echo; --secret-stdin reads it from one line of standard input instead. It is never taken from the command line."
+    )]
     Register(RegisterArgs),
 
     /// Print a valid bearer token (cached, or from one exchange)
-    #[command(after_help = "Examples:\n  acronis-cred token\n  curl -H @<(acronis-cred token --format header) \"$(acronis-cred url)/clients/$CLIENT_ID\"\n  eval \"$(acronis-cred token --format env)\"")]
+    #[command(
+        after_help = "Examples:\n  acronis-cred token\n  curl -H @<(acronis-cred token --format header) \"$(acronis-cred url)/clients/$CLIENT_ID\"\n  eval \"$(acronis-cred token --format env)\""
+    )]
     Token(TokenArgs),
 
     /// Show profiles, their stores and cached tokens (never a secret or token)
@@ -90,7 +94,9 @@ pub enum Command {
     Remove,
 
     /// Print the base URL of an API for the profile's datacenter
-    #[command(after_help = "Example:\n  curl -H @<(acronis-cred token --format header) \"$(acronis-cred url --api agent-manager)/agents\"")]
+    #[command(
+        after_help = "Example:\n  curl -H @<(acronis-cred token --format header) \"$(acronis-cred url --api agent-manager)/agents\""
+    )]
     Url(UrlArgs),
 
     /// git credential helper (also runs as git-credential-acronis)
@@ -110,7 +116,9 @@ pub enum Command {
     Terraform(TerraformArgs),
 
     /// Run a command with ACRONIS_TOKEN and the API URLs in its environment
-    #[command(after_help = "Example:\n  acronis-cred exec -- sh -c 'curl -H \"Authorization: Bearer $ACRONIS_TOKEN\" \"$ACRONIS_API_URL/clients/$ID\"'\n\nThe command replaces this process: its exit status is the command's own; 127 if it was not found, 126 if it could not be run.")]
+    #[command(
+        after_help = "Example:\n  acronis-cred exec -- sh -c 'curl -H \"Authorization: Bearer $ACRONIS_TOKEN\" \"$ACRONIS_API_URL/clients/$ID\"'\n\nThe command replaces this process: its exit status is the command's own; 127 if it was not found, 126 if it could not be run."
+    )]
     Exec(ExecArgs),
 
     /// Print the configuration that makes git, docker, kubectl or terraform use this helper
@@ -140,7 +148,12 @@ pub struct TerraformArgs {
 #[derive(Args)]
 pub struct ExecArgs {
     /// The command and its arguments
-    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, value_name = "COMMAND")]
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "COMMAND"
+    )]
     pub command: Vec<std::ffi::OsString>,
 }
 
@@ -167,8 +180,13 @@ pub const HELPER_NAMES: [(&str, &str); 3] = [
 /// Turns `git-credential-acronis ARGS` into `acronis-cred git ARGS` (and the
 /// same for the other helper names); other invocations pass through.
 pub fn dispatch_argv0(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
-    let Some(first) = args.first() else { return args };
-    let name = std::path::Path::new(first).file_stem().and_then(|n| n.to_str()).unwrap_or_default();
+    let Some(first) = args.first() else {
+        return args;
+    };
+    let name = std::path::Path::new(first)
+        .file_stem()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
     match HELPER_NAMES.iter().find(|(helper, _)| *helper == name) {
         Some((_, sub)) => {
             let mut out = Vec::with_capacity(args.len() + 1);
@@ -295,7 +313,10 @@ mod tests {
     fn globals_anywhere() {
         let cli = parse(&["token", "--profile", "p", "--store", "keyutils", "-v"]).unwrap();
         assert_eq!(cli.global.profile.as_deref(), Some("p"));
-        assert_eq!(cli.global.store, Some(StoreChoice::Kind(crate::store::StoreKind::Keyutils)));
+        assert_eq!(
+            cli.global.store,
+            Some(StoreChoice::Kind(crate::store::StoreKind::Keyutils))
+        );
         assert_eq!(cli.global.verbose, 1);
         assert!(parse(&["--store", "plaintext", "token"]).is_err());
         assert!(parse(&["-v", "-q", "token"]).is_err());
@@ -303,10 +324,14 @@ mod tests {
 
     #[test]
     fn token_defaults_and_durations() {
-        let Command::Token(t) = parse(&["token"]).unwrap().command else { panic!() };
+        let Command::Token(t) = parse(&["token"]).unwrap().command else {
+            panic!()
+        };
         assert_eq!(t.min_valid, 300);
         assert!(!t.refresh);
-        let Command::Token(t) = parse(&["token", "--min-valid", "1h30m", "--format", "json"]).unwrap().command
+        let Command::Token(t) = parse(&["token", "--min-valid", "1h30m", "--format", "json"])
+            .unwrap()
+            .command
         else {
             panic!()
         };
@@ -318,30 +343,73 @@ mod tests {
     #[test]
     fn secret_is_never_an_argument() {
         // There is no flag that takes the secret: passing one is a usage error.
-        assert!(parse(&["register", "--datacenter", "https://a.b", "--client-id", "c", "--secret", "x"]).is_err());
-        assert!(parse(&["register", "--datacenter", "https://a.b", "--client-id", "c", "x"]).is_err());
+        assert!(
+            parse(&[
+                "register",
+                "--datacenter",
+                "https://a.b",
+                "--client-id",
+                "c",
+                "--secret",
+                "x"
+            ])
+            .is_err()
+        );
+        assert!(
+            parse(&[
+                "register",
+                "--datacenter",
+                "https://a.b",
+                "--client-id",
+                "c",
+                "x"
+            ])
+            .is_err()
+        );
     }
 
     #[test]
     fn helper_names_dispatch() {
         let os = |v: &[&str]| v.iter().map(std::ffi::OsString::from).collect::<Vec<_>>();
-        assert_eq!(dispatch_argv0(os(&["/usr/bin/git-credential-acronis", "get"])), os(&["acronis-cred", "git", "get"]));
+        assert_eq!(
+            dispatch_argv0(os(&["/usr/bin/git-credential-acronis", "get"])),
+            os(&["acronis-cred", "git", "get"])
+        );
         assert_eq!(
             dispatch_argv0(os(&["docker-credential-acronis", "list"])),
             os(&["acronis-cred", "docker", "list"])
         );
         assert_eq!(
-            dispatch_argv0(os(&["/p/terraform-credentials-acronis", "--profile", "x", "get", "h"])),
+            dispatch_argv0(os(&[
+                "/p/terraform-credentials-acronis",
+                "--profile",
+                "x",
+                "get",
+                "h"
+            ])),
             os(&["acronis-cred", "terraform", "--profile", "x", "get", "h"])
         );
-        assert_eq!(dispatch_argv0(os(&["acronis-cred", "token"])), os(&["acronis-cred", "token"]));
-        let Command::Terraform(t) = parse(&["terraform", "--profile", "x", "get", "h"]).unwrap().command else {
+        assert_eq!(
+            dispatch_argv0(os(&["acronis-cred", "token"])),
+            os(&["acronis-cred", "token"])
+        );
+        let Command::Terraform(t) = parse(&["terraform", "--profile", "x", "get", "h"])
+            .unwrap()
+            .command
+        else {
             panic!()
         };
         assert_eq!(t.args, vec!["get", "h"]);
-        let Command::Git(g) = parse(&["git", "frobnicate"]).unwrap().command else { panic!() };
+        let Command::Git(g) = parse(&["git", "frobnicate"]).unwrap().command else {
+            panic!()
+        };
         assert_eq!(g.operation, "frobnicate");
-        let Command::Exec(e) = parse(&["exec", "--", "curl", "-s", "--fail"]).unwrap().command else { panic!() };
+        let Command::Exec(e) = parse(&["exec", "--", "curl", "-s", "--fail"])
+            .unwrap()
+            .command
+        else {
+            panic!()
+        };
         assert_eq!(e.command.len(), 3);
     }
 
@@ -355,6 +423,9 @@ mod tests {
     #[test]
     fn help_lists_exit_codes() {
         let help = Cli::command().render_long_help().to_string();
-        assert!(help.contains("6  secret store unavailable or locked"), "{help}");
+        assert!(
+            help.contains("6  secret store unavailable or locked"),
+            "{help}"
+        );
     }
 }

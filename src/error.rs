@@ -76,7 +76,12 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Error { kind, message: message.into(), hint: None, reported: false }
+        Error {
+            kind,
+            message: message.into(),
+            hint: None,
+            reported: false,
+        }
     }
 
     pub fn usage(message: impl Into<String>) -> Self {

@@ -69,7 +69,12 @@ pub fn run(
         _ => Verbosity::Verbose,
     };
     let mut ctx = Context {
-        ui: Ui { stdin, stdout, stderr, verbosity },
+        ui: Ui {
+            stdin,
+            stdout,
+            stderr,
+            verbosity,
+        },
         env,
         clock,
         platform,

@@ -94,7 +94,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         number.clear();
     }
     if !number.is_empty() {
-        return Err(format!("'{text}' ends without a unit (examples: 90s, 5m, 1h30m)"));
+        return Err(format!(
+            "'{text}' ends without a unit (examples: 90s, 5m, 1h30m)"
+        ));
     }
     Ok(Duration::from_secs(total))
 }
@@ -104,7 +106,12 @@ pub fn human_duration(secs: i64) -> String {
     if secs < 0 {
         return format!("-{}", human_duration(-secs));
     }
-    let (d, h, m, s) = (secs / 86_400, secs % 86_400 / 3600, secs % 3600 / 60, secs % 60);
+    let (d, h, m, s) = (
+        secs / 86_400,
+        secs % 86_400 / 3600,
+        secs % 3600 / 60,
+        secs % 60,
+    );
     match (d, h, m) {
         (0, 0, 0) => format!("{s}s"),
         (0, 0, _) => format!("{m}m {s}s"),

@@ -80,7 +80,9 @@ mod tests {
     fn bearer_alphabet() {
         assert!(check_bearer_syntax("eyJhbGciOi.J9-_~+/x==").is_ok());
         assert!(check_bearer_syntax("abc").is_ok());
-        for bad in ["", "==", "a b", "a\nb", "a\rb", "a\0b", "a\"b", "a'b", "a=b", "é"] {
+        for bad in [
+            "", "==", "a b", "a\nb", "a\rb", "a\0b", "a\"b", "a'b", "a=b", "é",
+        ] {
             assert!(check_bearer_syntax(bad).is_err(), "{bad:?}");
         }
         assert!(check_bearer_syntax(&"a".repeat(MAX_TOKEN_LEN)).is_ok());

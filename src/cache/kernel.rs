@@ -24,7 +24,9 @@ impl KernelCache {
         #[cfg(target_os = "linux")]
         {
             use linux_keyutils::{KeyRing, KeyRingIdentifier};
-            KeyRing::from_special_id(KeyRingIdentifier::User, false).ok().map(|ring| KernelCache { ring })
+            KeyRing::from_special_id(KeyRingIdentifier::User, false)
+                .ok()
+                .map(|ring| KernelCache { ring })
         }
         #[cfg(not(target_os = "linux"))]
         {
@@ -45,7 +47,9 @@ mod imp {
     }
 
     fn kernel_error(action: &str, e: KeyError) -> Error {
-        Error::unexpected(format!("cannot {action} the token in the kernel keyring: {e}"))
+        Error::unexpected(format!(
+            "cannot {action} the token in the kernel keyring: {e}"
+        ))
     }
 
     impl KernelCache {
@@ -53,7 +57,9 @@ mod imp {
             match self.ring.search(&description(key)) {
                 Ok(k) => Ok(Some(k)),
                 // Missing, expired, revoked: all just "no cached token".
-                Err(KeyError::KeyDoesNotExist | KeyError::KeyExpired | KeyError::KeyRevoked) => Ok(None),
+                Err(KeyError::KeyDoesNotExist | KeyError::KeyExpired | KeyError::KeyRevoked) => {
+                    Ok(None)
+                }
                 Err(KeyError::AccessDenied) => Ok(None),
                 Err(e) => Err(kernel_error("look up", e)),
             }
@@ -66,12 +72,16 @@ mod imp {
         }
 
         fn load(&self, key: &str) -> Result<Option<CachedToken>> {
-            let Some(k) = self.find(key)? else { return Ok(None) };
+            let Some(k) = self.find(key)? else {
+                return Ok(None);
+            };
             // Tokens are bounded (16 KiB) and so is this buffer; it is zeroed on drop.
             let mut buf = Zeroizing::new(vec![0u8; 32 * 1024]);
             let n = match k.read(&mut *buf) {
                 Ok(n) => n,
-                Err(KeyError::KeyExpired | KeyError::KeyRevoked | KeyError::KeyDoesNotExist) => return Ok(None),
+                Err(KeyError::KeyExpired | KeyError::KeyRevoked | KeyError::KeyDoesNotExist) => {
+                    return Ok(None);
+                }
                 Err(e) => return Err(kernel_error("read", e)),
             };
             Ok(CachedToken::decode(&buf[..n.min(buf.len())]))
@@ -81,7 +91,10 @@ mod imp {
             let bytes = token.encode();
             // Adding a key with an existing description replaces its payload
             // in place, atomically for readers.
-            let k = self.ring.add_key(&description(key), &*bytes).map_err(|e| kernel_error("store", e))?;
+            let k = self
+                .ring
+                .add_key(&description(key), &*bytes)
+                .map_err(|e| kernel_error("store", e))?;
             // Possessor all; same-uid processes read it even from a session
             // keyring that does not link @u. Nobody else gets anything.
             let perms = KeyPermissionsBuilder::builder()
@@ -97,7 +110,10 @@ mod imp {
         fn remove(&self, key: &str) -> Result<()> {
             if let Some(k) = self.find(key)? {
                 match k.invalidate() {
-                    Ok(()) | Err(KeyError::KeyDoesNotExist | KeyError::KeyExpired | KeyError::KeyRevoked) => {}
+                    Ok(())
+                    | Err(
+                        KeyError::KeyDoesNotExist | KeyError::KeyExpired | KeyError::KeyRevoked,
+                    ) => {}
                     Err(e) => return Err(kernel_error("remove", e)),
                 }
             }

@@ -31,7 +31,13 @@ pub struct TokenPolicy {
 
 impl TokenPolicy {
     /// Whether `cached` may be served for (`datacenter`, `client_id`) at `now`.
-    pub fn serves(&self, cached: &CachedToken, datacenter: &str, client_id: &str, now: UnixTime) -> bool {
+    pub fn serves(
+        &self,
+        cached: &CachedToken,
+        datacenter: &str,
+        client_id: &str,
+        now: UnixTime,
+    ) -> bool {
         !self.refresh
             && cached.is_for(datacenter, client_id)
             && cached.token.remaining(now) > 0
@@ -78,7 +84,9 @@ pub fn obtain_token(
     on_cache_error: &mut dyn FnMut(&crate::error::Error),
 ) -> Result<Obtained> {
     let lookup = |on_err: &mut dyn FnMut(&crate::error::Error)| match cache.load(binding.key) {
-        Ok(Some(c)) if policy.serves(&c, binding.datacenter, binding.client_id, clock.now()) => Some(c.token),
+        Ok(Some(c)) if policy.serves(&c, binding.datacenter, binding.client_id, clock.now()) => {
+            Some(c.token)
+        }
         Ok(_) => None,
         Err(e) => {
             on_err(&e);
@@ -86,12 +94,20 @@ pub fn obtain_token(
         }
     };
     if let Some(token) = lookup(on_cache_error) {
-        return Ok(Obtained { token, origin: Origin::Cache, cache_error: None });
+        return Ok(Obtained {
+            token,
+            origin: Origin::Cache,
+            cache_error: None,
+        });
     }
     let lock_path = lock_dir.join(format!("{}.lock", binding.key));
     let _lock = FileLock::acquire(&lock_path, LOCK_WAIT, "token")?;
     if let Some(token) = lookup(on_cache_error) {
-        return Ok(Obtained { token, origin: Origin::CacheAfterWait, cache_error: None });
+        return Ok(Obtained {
+            token,
+            origin: Origin::CacheAfterWait,
+            cache_error: None,
+        });
     }
     let creds = credentials()?;
     let token = exchange.exchange(&creds)?;
@@ -102,7 +118,11 @@ pub fn obtain_token(
         obtained_at: clock.now(),
     };
     let cache_error = cache.save(binding.key, &record, clock.now()).err();
-    Ok(Obtained { token, origin: Origin::Exchange, cache_error })
+    Ok(Obtained {
+        token,
+        origin: Origin::Exchange,
+        cache_error,
+    })
 }
 
 #[cfg(test)]
@@ -152,11 +172,24 @@ mod tests {
 
     impl Rig {
         fn new() -> Self {
-            Rig { cache: MemoryCache::default(), dir: tempfile::tempdir().unwrap() }
+            Rig {
+                cache: MemoryCache::default(),
+                dir: tempfile::tempdir().unwrap(),
+            }
         }
 
-        fn get(&self, client: &str, now: i64, policy: TokenPolicy, ex: &Counting) -> Result<Obtained> {
-            let binding = Binding { key: "p", datacenter: DC, client_id: client };
+        fn get(
+            &self,
+            client: &str,
+            now: i64,
+            policy: TokenPolicy,
+            ex: &Counting,
+        ) -> Result<Obtained> {
+            let binding = Binding {
+                key: "p",
+                datacenter: DC,
+                client_id: client,
+            };
             obtain_token(
                 &binding,
                 policy,
@@ -171,10 +204,18 @@ mod tests {
     }
 
     fn exch(now: i64) -> Counting {
-        Counting { calls: Cell::new(0), lifetime: 7200, now, fail: false }
+        Counting {
+            calls: Cell::new(0),
+            lifetime: 7200,
+            now,
+            fail: false,
+        }
     }
 
-    const FIVE_MIN: TokenPolicy = TokenPolicy { min_valid: 300, refresh: false };
+    const FIVE_MIN: TokenPolicy = TokenPolicy {
+        min_valid: 300,
+        refresh: false,
+    };
 
     #[test]
     fn hit_after_first_exchange() {
@@ -194,21 +235,33 @@ mod tests {
         let ex = exch(0);
         rig.get("c", 0, FIVE_MIN, &ex).unwrap();
         // 7200 - 6901 = 299 s left: less than five minutes.
-        assert_eq!(rig.get("c", 6901, FIVE_MIN, &ex).unwrap().origin, Origin::Exchange);
+        assert_eq!(
+            rig.get("c", 6901, FIVE_MIN, &ex).unwrap().origin,
+            Origin::Exchange
+        );
         // 300 s left exactly is still enough.
         let rig = Rig::new();
         rig.get("c", 0, FIVE_MIN, &ex).unwrap();
-        assert_eq!(rig.get("c", 6900, FIVE_MIN, &ex).unwrap().origin, Origin::Cache);
+        assert_eq!(
+            rig.get("c", 6900, FIVE_MIN, &ex).unwrap().origin,
+            Origin::Cache
+        );
     }
 
     #[test]
     fn never_serves_expired_even_with_zero_margin() {
         let rig = Rig::new();
         let ex = exch(0);
-        let zero = TokenPolicy { min_valid: 0, refresh: false };
+        let zero = TokenPolicy {
+            min_valid: 0,
+            refresh: false,
+        };
         rig.get("c", 0, zero, &ex).unwrap();
         assert_eq!(rig.get("c", 7199, zero, &ex).unwrap().origin, Origin::Cache);
-        assert_eq!(rig.get("c", 7200, zero, &ex).unwrap().origin, Origin::Exchange);
+        assert_eq!(
+            rig.get("c", 7200, zero, &ex).unwrap().origin,
+            Origin::Exchange
+        );
     }
 
     #[test]
@@ -216,7 +269,17 @@ mod tests {
         let rig = Rig::new();
         let ex = exch(0);
         rig.get("c", 0, FIVE_MIN, &ex).unwrap();
-        let again = rig.get("c", 1, TokenPolicy { min_valid: 300, refresh: true }, &ex).unwrap();
+        let again = rig
+            .get(
+                "c",
+                1,
+                TokenPolicy {
+                    min_valid: 300,
+                    refresh: true,
+                },
+                &ex,
+            )
+            .unwrap();
         assert_eq!(again.origin, Origin::Exchange);
         assert_eq!(ex.calls.get(), 2);
     }
@@ -235,10 +298,19 @@ mod tests {
     fn failed_exchange_caches_nothing_and_keeps_the_old_token() {
         let rig = Rig::new();
         rig.get("c", 0, FIVE_MIN, &exch(0)).unwrap();
-        let failing = Counting { fail: true, ..exch(0) };
-        let refresh = TokenPolicy { min_valid: 300, refresh: true };
+        let failing = Counting {
+            fail: true,
+            ..exch(0)
+        };
+        let refresh = TokenPolicy {
+            min_valid: 300,
+            refresh: true,
+        };
         assert!(rig.get("c", 1, refresh, &failing).is_err());
-        assert_eq!(rig.get("c", 2, FIVE_MIN, &failing).unwrap().token.expose(), "tok-c-1");
+        assert_eq!(
+            rig.get("c", 2, FIVE_MIN, &failing).unwrap().token.expose(),
+            "tok-c-1"
+        );
     }
 
     #[test]
@@ -246,7 +318,11 @@ mod tests {
         let rig = Rig::new();
         let ex = exch(0);
         rig.get("c", 0, FIVE_MIN, &ex).unwrap();
-        let binding = Binding { key: "p", datacenter: DC, client_id: "c" };
+        let binding = Binding {
+            key: "p",
+            datacenter: DC,
+            client_id: "c",
+        };
         let got = obtain_token(
             &binding,
             FIVE_MIN,

@@ -24,7 +24,9 @@ impl TokenCache for StoreCache {
     }
 
     fn load(&self, key: &str) -> Result<Option<CachedToken>> {
-        let Some(value) = self.store.get(&token_account(key))? else { return Ok(None) };
+        let Some(value) = self.store.get(&token_account(key))? else {
+            return Ok(None);
+        };
         Ok(CachedToken::decode(value.expose_secret().as_bytes()))
     }
 
@@ -54,7 +56,9 @@ impl TokenCache for MemoryCache {
         Ok(self.entries.borrow().get(key).cloned())
     }
     fn save(&self, key: &str, token: &CachedToken, _now: UnixTime) -> Result<()> {
-        self.entries.borrow_mut().insert(key.to_string(), token.clone());
+        self.entries
+            .borrow_mut()
+            .insert(key.to_string(), token.clone());
         Ok(())
     }
     fn remove(&self, key: &str) -> Result<()> {

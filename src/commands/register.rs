@@ -32,7 +32,11 @@ pub fn run(ctx: &mut Context<'_>, args: &RegisterArgs) -> Result<()> {
 
     let choice = ctx.store_override()?.unwrap_or(match &existing {
         // Re-registering keeps the profile's store unless told otherwise.
-        Some(p) if !args.force => p.store.parse().map(StoreChoice::Kind).unwrap_or(StoreChoice::Auto),
+        Some(p) if !args.force => p
+            .store
+            .parse()
+            .map(StoreChoice::Kind)
+            .unwrap_or(StoreChoice::Auto),
         _ => StoreChoice::Auto,
     });
     let same_place = |p: &Profile| p.datacenter == datacenter.as_str() && p.client_id == client_id;
@@ -73,7 +77,11 @@ pub fn run(ctx: &mut Context<'_>, args: &RegisterArgs) -> Result<()> {
         };
     }
 
-    let creds = ClientCredentials { datacenter: datacenter.clone(), client_id: client_id.clone(), secret };
+    let creds = ClientCredentials {
+        datacenter: datacenter.clone(),
+        client_id: client_id.clone(),
+        secret,
+    };
     let verified = if args.no_verify {
         None
     } else {
@@ -85,7 +93,9 @@ pub fn run(ctx: &mut Context<'_>, args: &RegisterArgs) -> Result<()> {
                 _ => Error::new(e.kind(), message).with_hint("check the client id, the secret and the datacenter URL, or pass --no-verify to store them unchecked"),
             }
         })?;
-        ctx.ui.info(&format!("the datacenter accepted the credentials of client {client_id}"));
+        ctx.ui.info(&format!(
+            "the datacenter accepted the credentials of client {client_id}"
+        ));
         Some(token)
     };
 
@@ -106,7 +116,10 @@ pub fn run(ctx: &mut Context<'_>, args: &RegisterArgs) -> Result<()> {
                 token_cache: existing.as_ref().and_then(|p| p.token_cache.clone()),
                 registered_at,
                 updated_at: now.clone(),
-                other: existing.as_ref().map(|p| p.other.clone()).unwrap_or_default(),
+                other: existing
+                    .as_ref()
+                    .map(|p| p.other.clone())
+                    .unwrap_or_default(),
             },
         );
         Ok((old, true))
@@ -120,7 +133,10 @@ pub fn run(ctx: &mut Context<'_>, args: &RegisterArgs) -> Result<()> {
                 None => store.delete(&name).map(|_| ()),
             };
             if let Err(r) = restored {
-                ctx.ui.warn(&format!("could not restore the previous secret store entry: {}", r.message()));
+                ctx.ui.warn(&format!(
+                    "could not restore the previous secret store entry: {}",
+                    r.message()
+                ));
             }
             return Err(e);
         }
@@ -130,9 +146,16 @@ pub fn run(ctx: &mut Context<'_>, args: &RegisterArgs) -> Result<()> {
     if let Some(old) = &old_profile
         && old.store != kind.name()
         && let Ok(old_kind) = old.store.parse::<StoreKind>()
-        && let Err(e) = ctx.platform.open_store(old_kind).and_then(|s| s.delete(&name))
+        && let Err(e) = ctx
+            .platform
+            .open_store(old_kind)
+            .and_then(|s| s.delete(&name))
     {
-        ctx.ui.warn(&format!("could not delete the old secret from the {} store: {}", old.store, e.message()));
+        ctx.ui.warn(&format!(
+            "could not delete the old secret from the {} store: {}",
+            old.store,
+            e.message()
+        ));
     }
 
     refresh_cache(ctx, &name, &store, &datacenter, &client_id, verified);
@@ -141,7 +164,8 @@ pub fn run(ctx: &mut Context<'_>, args: &RegisterArgs) -> Result<()> {
         kind.persistence()
     ));
     if args.no_verify {
-        ctx.ui.note("the credentials were not verified (--no-verify)");
+        ctx.ui
+            .note("the credentials were not verified (--no-verify)");
     }
     Ok(())
 }
@@ -156,8 +180,12 @@ fn refresh_cache(
     client_id: &str,
     verified: Option<crate::token::AccessToken>,
 ) {
-    let Ok(profile) = ctx.load_profile(name) else { return };
-    let Ok(cache) = ctx.profile_cache(&profile, store) else { return };
+    let Ok(profile) = ctx.load_profile(name) else {
+        return;
+    };
+    let Ok(cache) = ctx.profile_cache(&profile, store) else {
+        return;
+    };
     let mut caches: Vec<Rc<dyn TokenCache>> = vec![Rc::clone(&cache)];
     if let Some(kernel) = ctx.platform.kernel_cache()
         && kernel.tier() != cache.tier()
@@ -175,7 +203,10 @@ fn refresh_cache(
             obtained_at: ctx.clock.now(),
         };
         if let Err(e) = cache.save(name, &record, ctx.clock.now()) {
-            ctx.ui.info(&format!("could not cache the verification token: {}", e.message()));
+            ctx.ui.info(&format!(
+                "could not cache the verification token: {}",
+                e.message()
+            ));
         }
     }
 }
@@ -184,14 +215,19 @@ fn read_secret(ctx: &mut Context<'_>, args: &RegisterArgs) -> Result<SecretStrin
     let secret = if args.secret_stdin {
         read_secret_line(ctx.ui.stdin)?
     } else {
-        ctx.platform.prompt_secret(&format!("Client secret for {}: ", args.client_id.trim()))?
+        ctx.platform
+            .prompt_secret(&format!("Client secret for {}: ", args.client_id.trim()))?
     };
     let trimmed = secret.expose_secret().trim();
     if trimmed.is_empty() {
-        return Err(Error::usage("the client secret is empty; nothing was stored"));
+        return Err(Error::usage(
+            "the client secret is empty; nothing was stored",
+        ));
     }
     if trimmed.chars().any(char::is_control) {
-        return Err(Error::usage("the client secret contains control characters; nothing was stored"));
+        return Err(Error::usage(
+            "the client secret contains control characters; nothing was stored",
+        ));
     }
     if trimmed.len() == secret.expose_secret().len() {
         Ok(secret)
@@ -213,11 +249,15 @@ fn read_secret_line(stdin: &mut dyn BufRead) -> Result<SecretString> {
             buf.pop();
         }
     } else if buf.len() > MAX_SECRET {
-        return Err(Error::usage(format!("the secret on standard input is longer than {MAX_SECRET} bytes")));
+        return Err(Error::usage(format!(
+            "the secret on standard input is longer than {MAX_SECRET} bytes"
+        )));
     }
     match std::str::from_utf8(&buf) {
         Ok(text) => Ok(SecretString::from(text)),
-        Err(_) => Err(Error::usage("the secret on standard input is not UTF-8 text")),
+        Err(_) => Err(Error::usage(
+            "the secret on standard input is not UTF-8 text",
+        )),
     }
 }
 
@@ -233,7 +273,8 @@ mod tests {
 
     #[test]
     fn secret_line() {
-        let read = |input: &[u8]| read_secret_line(&mut &input[..]).map(|s| s.expose_secret().to_string());
+        let read =
+            |input: &[u8]| read_secret_line(&mut &input[..]).map(|s| s.expose_secret().to_string());
         assert_eq!(read(b"abc\nrest").unwrap(), "abc");
         assert_eq!(read(b"abc\r\n").unwrap(), "abc");
         assert_eq!(read(b"abc").unwrap(), "abc");

@@ -14,11 +14,14 @@ pub fn run(ctx: &mut Context<'_>) -> Result<()> {
         if let Some(choice) = ctx.store_override()? {
             let kind = ctx.resolve_store(choice)?;
             if ctx.platform.open_store(kind)?.delete(&name)? {
-                ctx.ui.note(&format!("deleted a leftover secret for '{name}' from the {kind} store"));
+                ctx.ui.note(&format!(
+                    "deleted a leftover secret for '{name}' from the {kind} store"
+                ));
                 return Ok(());
             }
         }
-        ctx.ui.note(&format!("no profile named '{name}'; nothing to remove"));
+        ctx.ui
+            .note(&format!("no profile named '{name}'; nothing to remove"));
         return Ok(());
     }
     let profile = ctx.load_profile(&name)?;
@@ -34,7 +37,11 @@ pub fn run(ctx: &mut Context<'_>) -> Result<()> {
     file.update(|config| Ok(((), config.profiles.remove(&name).is_some())))?;
     ctx.ui.note(&format!(
         "removed profile '{name}'{}",
-        if had_secret { "" } else { " (its secret was already gone from the store)" }
+        if had_secret {
+            ""
+        } else {
+            " (its secret was already gone from the store)"
+        }
     ));
     Ok(())
 }

@@ -2,7 +2,6 @@
 //! configuration that makes each tool use this helper for the profile.
 //! Nothing is changed: the output is for the user to apply (or pipe to `sh`).
 
-
 use crate::app::Context;
 use crate::cli::{SetupArgs, SetupTarget};
 use crate::error::{Error, Result};

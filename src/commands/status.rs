@@ -61,9 +61,16 @@ pub fn run(ctx: &mut Context<'_>, args: &StatusArgs) -> Result<()> {
         });
     }
     let now = ctx.clock.now();
-    let out = if args.json { render_json(&rows, now) } else { render_text(&rows, now, &file.path().display().to_string()) };
+    let out = if args.json {
+        render_json(&rows, now)
+    } else {
+        render_text(&rows, now, &file.path().display().to_string())
+    };
     if rows.is_empty() && !args.json {
-        ctx.ui.note(&format!("no profiles registered in {}", file.path().display()));
+        ctx.ui.note(&format!(
+            "no profiles registered in {}",
+            file.path().display()
+        ));
         ctx.ui.note("register one: acronis-cred register --datacenter https://DC-cloud.acronis.com --client-id CLIENT_ID");
         return Ok(());
     }
@@ -74,7 +81,10 @@ fn profile_row(ctx: &mut Context<'_>, name: &str) -> Result<Row> {
     let profile = ctx.load_profile(name)?;
     let (secret, cache_tier, cached_expiry) = match ctx.platform.open_store(profile.store) {
         Ok(store) => {
-            let secret = store.get(name).map(|s| s.is_some()).map_err(|e| e.message().to_string());
+            let secret = store
+                .get(name)
+                .map(|s| s.is_some())
+                .map_err(|e| e.message().to_string());
             let cache = ctx.profile_cache(&profile, &store)?;
             let cached = cache
                 .load(name)
@@ -113,7 +123,10 @@ fn render_text(rows: &[Row], now: i64, config_path: &str) -> String {
                 let _ = writeln!(out, "  secret store  {s} ({p})");
             }
             _ => {
-                let _ = writeln!(out, "  secret store  environment variables (ACRONIS_CLIENT_SECRET)");
+                let _ = writeln!(
+                    out,
+                    "  secret store  environment variables (ACRONIS_CLIENT_SECRET)"
+                );
             }
         }
         let secret = match &r.secret {
@@ -124,7 +137,11 @@ fn render_text(rows: &[Row], now: i64, config_path: &str) -> String {
         let _ = writeln!(out, "  secret        {secret}");
         let _ = writeln!(out, "  token cache   {}", r.cache_tier.describe());
         let cached = match r.cached_expiry {
-            Some(exp) if exp > now => format!("valid until {} ({} left)", rfc3339(exp), human_duration(exp - now)),
+            Some(exp) if exp > now => format!(
+                "valid until {} ({} left)",
+                rfc3339(exp),
+                human_duration(exp - now)
+            ),
             Some(exp) => format!("expired at {}", rfc3339(exp)),
             None => "none".to_string(),
         };

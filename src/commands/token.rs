@@ -17,29 +17,51 @@ use crate::token::AccessToken;
 pub const PROTOCOL_MARGIN: i64 = 300;
 
 pub fn run(ctx: &mut Context<'_>, args: &TokenArgs) -> Result<()> {
-    let policy = TokenPolicy { min_valid: args.min_valid, refresh: args.refresh };
+    let policy = TokenPolicy {
+        min_valid: args.min_valid,
+        refresh: args.refresh,
+    };
     let source = ctx.source()?;
     let token = token_for(ctx, &source, policy)?;
-    let out = plain::render(Format::from(args.format), &token, source.datacenter(), !args.no_newline);
+    let out = plain::render(
+        Format::from(args.format),
+        &token,
+        source.datacenter(),
+        !args.no_newline,
+    );
     write_stdout(ctx, out.as_bytes())
 }
 
 /// Writes the requested output. A reader that went away is not our failure.
 pub fn write_stdout(ctx: &mut Context<'_>, bytes: &[u8]) -> Result<()> {
-    match ctx.ui.stdout.write_all(bytes).and_then(|()| ctx.ui.stdout.flush()) {
+    match ctx
+        .ui
+        .stdout
+        .write_all(bytes)
+        .and_then(|()| ctx.ui.stdout.flush())
+    {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        Err(e) => Err(Error::unexpected(format!("cannot write to standard output: {e}"))),
+        Err(e) => Err(Error::unexpected(format!(
+            "cannot write to standard output: {e}"
+        ))),
     }
 }
 
 /// The default policy of helper protocols.
 pub fn protocol_policy() -> TokenPolicy {
-    TokenPolicy { min_valid: PROTOCOL_MARGIN, refresh: false }
+    TokenPolicy {
+        min_valid: PROTOCOL_MARGIN,
+        refresh: false,
+    }
 }
 
 /// A token for `source`: from the cache, or from one exchange.
-pub fn token_for(ctx: &mut Context<'_>, source: &Source, policy: TokenPolicy) -> Result<AccessToken> {
+pub fn token_for(
+    ctx: &mut Context<'_>,
+    source: &Source,
+    policy: TokenPolicy,
+) -> Result<AccessToken> {
     let lock_dir = ctx.lock_dir()?;
     let exchange = ctx.platform.exchange(ctx.clock);
     match source {
@@ -70,12 +92,24 @@ pub fn token_for(ctx: &mut Context<'_>, source: &Source, policy: TokenPolicy) ->
                     secret,
                 })
             };
-            run_obtain(ctx, &binding, policy, &*cache, &lock_dir, &*exchange, credentials)
+            run_obtain(
+                ctx,
+                &binding,
+                policy,
+                &*cache,
+                &lock_dir,
+                &*exchange,
+                credentials,
+            )
         }
         Source::Env(env) => {
             let cache = ctx.env_cache()?;
             let key = env_cache_key(env);
-            let binding = Binding { key: &key, datacenter: env.datacenter.as_str(), client_id: &env.client_id };
+            let binding = Binding {
+                key: &key,
+                datacenter: env.datacenter.as_str(),
+                client_id: &env.client_id,
+            };
             let credentials = || {
                 Ok(ClientCredentials {
                     datacenter: env.datacenter.clone(),
@@ -83,7 +117,15 @@ pub fn token_for(ctx: &mut Context<'_>, source: &Source, policy: TokenPolicy) ->
                     secret: env.secret.clone(),
                 })
             };
-            run_obtain(ctx, &binding, policy, &*cache, &lock_dir, &*exchange, credentials)
+            run_obtain(
+                ctx,
+                &binding,
+                policy,
+                &*cache,
+                &lock_dir,
+                &*exchange,
+                credentials,
+            )
         }
     }
 }
@@ -95,7 +137,10 @@ pub fn forget_token(ctx: &mut Context<'_>, source: &Source, only: Option<&str>) 
     let (key, caches): (String, Vec<Rc<dyn TokenCache>>) = match source {
         Source::Profile(profile) => {
             let store: Rc<dyn SecretStore> = ctx.platform.open_store(profile.store)?;
-            (profile.name.clone(), vec![ctx.profile_cache(profile, &store)?])
+            (
+                profile.name.clone(),
+                vec![ctx.profile_cache(profile, &store)?],
+            )
         }
         Source::Env(env) => (env_cache_key(env), vec![ctx.env_cache()?]),
     };
@@ -108,7 +153,10 @@ pub fn forget_token(ctx: &mut Context<'_>, source: &Source, only: Option<&str>) 
         };
         if matches {
             cache.remove(&key)?;
-            ctx.ui.info(&format!("dropped the cached token ({} cache)", cache.tier()));
+            ctx.ui.info(&format!(
+                "dropped the cached token ({} cache)",
+                cache.tier()
+            ));
         }
     }
     Ok(())
@@ -124,7 +172,11 @@ fn run_obtain(
     credentials: impl FnOnce() -> Result<ClientCredentials>,
 ) -> Result<AccessToken> {
     let mut cache_read_errors = Vec::new();
-    let Obtained { token, origin, cache_error } = obtain_token(
+    let Obtained {
+        token,
+        origin,
+        cache_error,
+    } = obtain_token(
         binding,
         policy,
         cache,
@@ -135,15 +187,23 @@ fn run_obtain(
         &mut |e| cache_read_errors.push(e.message().to_string()),
     )?;
     for e in cache_read_errors {
-        ctx.ui.info(&format!("token cache unreadable ({e}); treating as empty"));
+        ctx.ui
+            .info(&format!("token cache unreadable ({e}); treating as empty"));
     }
     let left = human_duration(token.remaining(ctx.clock.now()));
     match origin {
-        Origin::Cache => ctx.ui.info(&format!("cached token ({} cache), {left} left", cache.tier())),
-        Origin::CacheAfterWait => {
-            ctx.ui.info(&format!("token obtained by another process ({} cache), {left} left", cache.tier()))
-        }
-        Origin::Exchange => ctx.ui.info(&format!("new token from {}, {left} left", binding.datacenter)),
+        Origin::Cache => ctx.ui.info(&format!(
+            "cached token ({} cache), {left} left",
+            cache.tier()
+        )),
+        Origin::CacheAfterWait => ctx.ui.info(&format!(
+            "token obtained by another process ({} cache), {left} left",
+            cache.tier()
+        )),
+        Origin::Exchange => ctx.ui.info(&format!(
+            "new token from {}, {left} left",
+            binding.datacenter
+        )),
     }
     if let Some(e) = cache_error {
         ctx.ui.warn(&format!(

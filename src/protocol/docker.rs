@@ -23,7 +23,8 @@ pub fn parse_server_url(input: &[u8]) -> Result<ServerUrl, String> {
     if input.len() > MAX_INPUT {
         return Err("the server URL is too long".into());
     }
-    let text = std::str::from_utf8(input).map_err(|_| "the server URL is not UTF-8 text".to_string())?;
+    let text =
+        std::str::from_utf8(input).map_err(|_| "the server URL is not UTF-8 text".to_string())?;
     let raw = text.trim();
     if raw.is_empty() {
         return Err("no server URL on standard input".into());
@@ -45,7 +46,11 @@ pub fn parse_server_url(input: &[u8]) -> Result<ServerUrl, String> {
         (Some("https") | None, Some(host)) => host.to_string(),
         _ => authority,
     };
-    Ok(ServerUrl { raw: raw.to_string(), scheme, authority })
+    Ok(ServerUrl {
+        raw: raw.to_string(),
+        scheme,
+        authority,
+    })
 }
 
 /// `{"ServerURL":...,"Username":...,"Secret":...}` and a newline.
@@ -95,10 +100,22 @@ mod tests {
     #[test]
     fn server_urls() {
         let p = |s: &str| parse_server_url(s.as_bytes()).map(|u| (u.scheme, u.authority));
-        assert_eq!(p("https://eu2-cloud.acronis.com"), Ok((Some("https".into()), "eu2-cloud.acronis.com".into())));
-        assert_eq!(p("https://EU2-cloud.acronis.com/v2/\n"), Ok((Some("https".into()), "eu2-cloud.acronis.com".into())));
-        assert_eq!(p("eu2-cloud.acronis.com:443"), Ok((None, "eu2-cloud.acronis.com".into())));
-        assert_eq!(p("http://127.0.0.1:8080"), Ok((Some("http".into()), "127.0.0.1:8080".into())));
+        assert_eq!(
+            p("https://eu2-cloud.acronis.com"),
+            Ok((Some("https".into()), "eu2-cloud.acronis.com".into()))
+        );
+        assert_eq!(
+            p("https://EU2-cloud.acronis.com/v2/\n"),
+            Ok((Some("https".into()), "eu2-cloud.acronis.com".into()))
+        );
+        assert_eq!(
+            p("eu2-cloud.acronis.com:443"),
+            Ok((None, "eu2-cloud.acronis.com".into()))
+        );
+        assert_eq!(
+            p("http://127.0.0.1:8080"),
+            Ok((Some("http".into()), "127.0.0.1:8080".into()))
+        );
         assert!(p("").is_err());
         assert!(p("https://").is_err());
         assert!(p("https://user@host").is_err());
@@ -109,7 +126,10 @@ mod tests {
 
     #[test]
     fn list() {
-        assert_eq!(encode_list([("https://a", "c1"), ("https://b", "c2")]), "{\"https://a\":\"c1\",\"https://b\":\"c2\"}\n");
+        assert_eq!(
+            encode_list([("https://a", "c1"), ("https://b", "c2")]),
+            "{\"https://a\":\"c1\",\"https://b\":\"c2\"}\n"
+        );
         assert_eq!(encode_list([]), "{}\n");
     }
 }

@@ -18,7 +18,12 @@ pub enum Format {
 
 /// The bytes for `format`. With `newline` false the final newline is left
 /// out (for consumers that compare bytes).
-pub fn render(format: Format, token: &AccessToken, dc: &DatacenterUrl, newline: bool) -> zeroize::Zeroizing<String> {
+pub fn render(
+    format: Format,
+    token: &AccessToken,
+    dc: &DatacenterUrl,
+    newline: bool,
+) -> zeroize::Zeroizing<String> {
     let mut out = zeroize::Zeroizing::new(String::with_capacity(token.expose().len() + 512));
     match format {
         Format::Raw => out.push_str(token.expose()),
@@ -93,7 +98,10 @@ mod tests {
         let (t, dc) = fixture();
         assert_eq!(&*render(Format::Raw, &t, &dc, true), "TOK\n");
         assert_eq!(&*render(Format::Raw, &t, &dc, false), "TOK");
-        assert_eq!(&*render(Format::Header, &t, &dc, true), "Authorization: Bearer TOK\n");
+        assert_eq!(
+            &*render(Format::Header, &t, &dc, true),
+            "Authorization: Bearer TOK\n"
+        );
         assert_eq!(
             &*render(Format::Json, &t, &dc, true),
             "{\"access_token\":\"TOK\",\"token_type\":\"Bearer\",\"expires_on\":1767225600,\"expires_at\":\"2026-01-01T00:00:00Z\"}\n"
@@ -110,7 +118,8 @@ mod tests {
     #[test]
     fn json_parses() {
         let (t, dc) = fixture();
-        let v: serde_json::Value = serde_json::from_str(&render(Format::Json, &t, &dc, false)).unwrap();
+        let v: serde_json::Value =
+            serde_json::from_str(&render(Format::Json, &t, &dc, false)).unwrap();
         assert_eq!(v["access_token"], "TOK");
         assert_eq!(v["expires_on"], 1_767_225_600);
     }

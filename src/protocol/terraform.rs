@@ -23,12 +23,19 @@ pub fn parse_args(args: &[String]) -> Result<(Operation, String), String> {
         "get" => Operation::Get,
         "store" => Operation::Store,
         "forget" => Operation::Forget,
-        other => return Err(format!("unknown operation {:?} (expected get, store or forget)", other.chars().take(40).collect::<String>())),
+        other => {
+            return Err(format!(
+                "unknown operation {:?} (expected get, store or forget)",
+                other.chars().take(40).collect::<String>()
+            ));
+        }
     };
     let host = host.trim().to_ascii_lowercase();
     let valid = !host.is_empty()
         && host.len() <= 255
-        && host.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']' | b'_'));
+        && host.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']' | b'_')
+        });
     if !valid {
         return Err("the host name is not valid".into());
     }
@@ -66,9 +73,18 @@ mod tests {
 
     #[test]
     fn argv() {
-        assert_eq!(parse_args(&args(&["get", "eu2-cloud.acronis.com"])), Ok((Operation::Get, "eu2-cloud.acronis.com".into())));
-        assert_eq!(parse_args(&args(&["--x", "y", "forget", "H:8443"])), Ok((Operation::Forget, "h:8443".into())));
-        assert_eq!(parse_args(&args(&["store", "h"])), Ok((Operation::Store, "h".into())));
+        assert_eq!(
+            parse_args(&args(&["get", "eu2-cloud.acronis.com"])),
+            Ok((Operation::Get, "eu2-cloud.acronis.com".into()))
+        );
+        assert_eq!(
+            parse_args(&args(&["--x", "y", "forget", "H:8443"])),
+            Ok((Operation::Forget, "h:8443".into()))
+        );
+        assert_eq!(
+            parse_args(&args(&["store", "h"])),
+            Ok((Operation::Store, "h".into()))
+        );
         assert!(parse_args(&args(&["get"])).is_err());
         assert!(parse_args(&args(&[])).is_err());
         assert!(parse_args(&args(&["list", "h"])).is_err());

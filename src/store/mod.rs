@@ -72,7 +72,9 @@ impl StoreKind {
     /// One line on how long a secret stays in this store.
     pub fn persistence(self) -> String {
         match self {
-            StoreKind::SecretService => "on disk, encrypted by the login keyring; survives reboots".into(),
+            StoreKind::SecretService => {
+                "on disk, encrypted by the login keyring; survives reboots".into()
+            }
             StoreKind::Keyutils => {
                 let days = persistent_keyring_expiry_secs()
                     .map(|s| format!("{} days", s / 86_400))
@@ -127,7 +129,11 @@ impl FromStr for StoreKind {
 impl FromStr for StoreChoice {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        if s == "auto" { Ok(StoreChoice::Auto) } else { s.parse().map(StoreChoice::Kind) }
+        if s == "auto" {
+            Ok(StoreChoice::Auto)
+        } else {
+            s.parse().map(StoreChoice::Kind)
+        }
     }
 }
 
@@ -151,7 +157,12 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        for k in [StoreKind::SecretService, StoreKind::Keyutils, StoreKind::Macos, StoreKind::Windows] {
+        for k in [
+            StoreKind::SecretService,
+            StoreKind::Keyutils,
+            StoreKind::Macos,
+            StoreKind::Windows,
+        ] {
             assert_eq!(k.name().parse::<StoreKind>(), Ok(k));
             assert_eq!(k.name().parse::<StoreChoice>(), Ok(StoreChoice::Kind(k)));
         }

@@ -315,6 +315,13 @@ impl FakeDatacenter {
         self.state().requests.clone()
     }
 
+    /// `token_is_valid` as a shareable function, for other fakes (a git
+    /// server, a registry, an API server) that accept this datacenter's tokens.
+    pub fn validator(&self) -> Arc<dyn Fn(&str) -> bool + Send + Sync> {
+        let shared = Arc::clone(&self.shared);
+        Arc::new(move |token: &str| shared.state().check_bearer(token).is_ok())
+    }
+
     fn state(&self) -> MutexGuard<'_, State> {
         self.shared.state()
     }

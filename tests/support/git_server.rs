@@ -814,24 +814,34 @@ fn respond_with_cgi(
     });
     let mut stdout = cgi.child.stdout.take().expect("git server: CGI stdout is piped");
 
-    let reusable = relay_cgi_output(shared, stream, &request, auth, &mut stdout, keep_alive);
-    let reusable = match reusable {
-        Relay::Done { reusable } => reusable,
-        Relay::NeedsSuccess { status } => {
-            drop(stdout);
-            match cgi.wait() {
-                Ok(exit) if exit.success() => finish_chunked(stream).is_ok(),
-                Ok(exit) => {
-                    // The body already sent may be cut short. Leaving out the
-                    // last chunk is how HTTP/1.1 tells the client so.
-                    eprintln!(
-                        "git server: http-backend {exit} after answering {status} to {} {}",
-                        request.method, request.target
-                    );
-                    false
-                }
-                Err(_) => false,
+    let relay = relay_cgi_output(shared, stream, &request, auth, &mut stdout, keep_alive);
+    drop(stdout);
+    let reusable = match relay {
+        // Killing it also unblocks the feeder and the stderr reader, which
+        // are joined below.
+        Relay::Abandon { reusable } => {
+            drop(cgi);
+            reusable
+        }
+        Relay::Streamed {
+            status,
+            chunked,
+            reusable,
+        } => {
+            let exit = cgi.wait();
+            // http-backend's die() answers 500 when it fails before its
+            // header, so a failure after a non-2xx status has been reported
+            // already; after a 2xx the body may be cut short, and leaving
+            // out the last chunk is how HTTP/1.1 tells the client so.
+            let complete = !(200..300).contains(&status)
+                || exit.as_ref().is_ok_and(ExitStatus::success);
+            if !complete {
+                eprintln!(
+                    "git server: http-backend failed ({exit:?}) after answering {status} to {} {}",
+                    request.method, request.target
+                );
             }
+            complete && (!chunked || finish_chunked(stream).is_ok()) && reusable
         }
     };
     let _ = feeder.join();
@@ -942,11 +952,16 @@ fn spawn_cgi<'a>(
 }
 
 enum Relay {
-    /// The response is complete (or the connection is unusable).
-    Done { reusable: bool },
-    /// The whole body was sent as chunks; the final chunk must be written
-    /// only if the CGI succeeds.
-    NeedsSuccess { status: u16 },
+    /// The CGI's output ended and went out in full, except for the last
+    /// chunk when `chunked`, which must wait for the CGI's exit status.
+    Streamed {
+        status: u16,
+        chunked: bool,
+        reusable: bool,
+    },
+    /// The CGI is of no further use (the client is gone, or the CGI's output
+    /// is not a CGI response): kill it.
+    Abandon { reusable: bool },
 }
 
 fn relay_cgi_output(
@@ -987,7 +1002,7 @@ fn relay_cgi_output(
         );
         shared.record(request, auth, 502);
         let reusable = write_simple(stream, http11, 502, &[], &message, keep_alive).is_ok();
-        return Relay::Done { reusable };
+        return Relay::Abandon { reusable };
     };
     let cgi_head = String::from_utf8_lossy(&out[..head_end]).into_owned();
     let mut body_start = out.split_off(head_end);
@@ -1038,12 +1053,16 @@ fn relay_cgi_output(
         "Connection: close\r\n\r\n"
     });
     if stream.write_all(head.as_bytes()).is_err() {
-        return Relay::Done { reusable: false };
+        return Relay::Abandon { reusable: false };
     }
     if head_only {
         // Keeps http-backend from blocking on a full pipe before it exits.
-        let _ = io::copy(stdout, &mut io::sink());
-        return Relay::Done {
+        if io::copy(stdout, &mut io::sink()).is_err() {
+            return Relay::Abandon { reusable: false };
+        }
+        return Relay::Streamed {
+            status,
+            chunked: false,
             reusable: keep_alive,
         };
     }
@@ -1058,7 +1077,7 @@ fn relay_cgi_output(
                 stream.write_all(&pending)
             };
             if sent.is_err() {
-                return Relay::Done { reusable: false };
+                return Relay::Abandon { reusable: false };
             }
             pending.clear();
         }
@@ -1066,13 +1085,14 @@ fn relay_cgi_output(
             Ok(0) => break,
             Ok(n) => pending.extend_from_slice(&chunk[..n]),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(_) => return Relay::Done { reusable: false },
+            Err(_) => return Relay::Abandon { reusable: false },
         }
     }
-    if chunked {
-        Relay::NeedsSuccess { status }
-    } else {
-        Relay::Done { reusable: false }
+    Relay::Streamed {
+        status,
+        chunked,
+        // Without chunks, only closing the connection ends the body.
+        reusable: chunked && keep_alive,
     }
 }
 
@@ -1205,9 +1225,6 @@ pub fn make_bare_repo(root: &Path, name: &str) -> PathBuf {
         if let Some(path) = std::env::var_os("PATH") {
             cmd.env("PATH", path);
         }
-        if args.first() != Some(&"-c") {
-            cmd.env("GIT_DIR", &repo);
-        }
         let mut child = cmd
             .spawn()
             .unwrap_or_else(|err| panic!("make_bare_repo: run {DEFAULT_GIT} {args:?}: {err}"));
@@ -1233,17 +1250,17 @@ pub fn make_bare_repo(root: &Path, name: &str) -> PathBuf {
         &["-c", "init.defaultBranch=main", "init", "--quiet", "--bare", repo_arg],
         None,
     );
+    let in_repo = |args: &[&str], stdin: Option<&[u8]>| {
+        git(&[&["--git-dir", repo_arg], args].concat(), stdin)
+    };
     let readme = format!("# {name}\n\nA repository served by the test git server.\n");
-    let blob = git(&["hash-object", "-w", "--stdin"], Some(readme.as_bytes()));
-    let tree = git(
+    let blob = in_repo(&["hash-object", "-w", "--stdin"], Some(readme.as_bytes()));
+    let tree = in_repo(
         &["mktree"],
         Some(format!("100644 blob {blob}\tREADME.md\n").as_bytes()),
     );
-    let commit = git(
-        &["commit-tree", &tree, "-m", "Initial commit"],
-        None,
-    );
-    git(&["update-ref", "refs/heads/main", &commit], None);
+    let commit = in_repo(&["commit-tree", &tree, "-m", "Initial commit"], None);
+    in_repo(&["update-ref", "refs/heads/main", &commit], None);
     let _ = fs::remove_dir_all(&home);
     repo
 }

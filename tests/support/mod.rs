@@ -1,4 +1,5 @@
 pub mod fake_dc;
 pub mod pty;
-pub mod secret_service;
 pub mod sandbox;
+pub mod secret_service;
+pub mod tf_registry;

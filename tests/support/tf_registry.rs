@@ -20,11 +20,14 @@
 //!   required; 204 with `X-Terraform-Get: /archive/NS/NAME/PROVIDER/VERSION.tar.gz`
 //!   (terraform resolves it against the download URL, so it fetches it from
 //!   this same server).
-//! - `GET /archive/...tar.gz`: the module archive. No auth: terraform fetches
-//!   the package with a plain HTTP getter that never sends registry
-//!   credentials (checked with terraform 1.11.4).
+//! - `HEAD`/`GET /archive/...tar.gz`: the module archive. No auth: terraform
+//!   fetches the package with a plain HTTP getter that never sends registry
+//!   credentials; it sends a HEAD first, then the GET (terraform 1.11.4).
 //!
 //! Every request is recorded as (method, path without query, bearer token).
+//! A successful `terraform init` of [`root_module`] makes exactly four:
+//! `GET .../versions` and `GET .../1.0.0/download` with the token, then
+//! `HEAD` and `GET /archive/...` without one.
 //!
 //! Recipe (checked with terraform 1.11.4; `terraform init` takes ~0.1 s):
 //! write [`TfRegistry::cli_config`] to a file named by `TF_CLI_CONFIG_FILE`,
@@ -121,7 +124,11 @@ impl TfRegistry {
 
     /// Every request so far, in arrival order.
     pub fn requests(&self) -> Vec<SeenRequest> {
-        self.shared.requests.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.shared
+            .requests
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// A terraform CLI config that runs credentials helper `helper` (the
@@ -277,7 +284,11 @@ fn serve(shared: &Shared, mut stream: TcpStream) -> io::Result<()> {
         .requests
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .push((request.method.clone(), request.path.clone(), request.bearer()));
+        .push((
+            request.method.clone(),
+            request.path.clone(),
+            request.bearer(),
+        ));
     let response = route(shared, &request);
     write_response(&mut stream, &response, request.method == "HEAD")?;
     let _ = stream.shutdown(Shutdown::Both);
@@ -308,7 +319,10 @@ fn read_head(stream: &mut TcpStream) -> io::Result<Option<Request>> {
     let (Some(method), Some(target)) = (parts.next(), parts.next()) else {
         return Ok(None);
     };
-    let path = target.split_once('?').map_or(target, |(p, _)| p).to_string();
+    let path = target
+        .split_once('?')
+        .map_or(target, |(p, _)| p)
+        .to_string();
     let headers = lines
         .filter_map(|line| line.split_once(':'))
         .map(|(n, v)| (n.trim().to_string(), v.trim().to_string()))

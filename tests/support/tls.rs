@@ -52,8 +52,8 @@ pub struct TestCa {
 }
 
 impl TestCa {
-    /// `name` becomes the CA's common name, which is what shows up in a
-    /// client's verification error.
+    /// `name` becomes the CA's common name, so a certificate dump from a
+    /// failing test shows which CA it was.
     pub fn new(name: &str) -> TestCa {
         let mut params = CertificateParams::default();
         params.distinguished_name.remove(DnType::CommonName);

@@ -1,0 +1,486 @@
+//! The helper protocols driven by their real clients where this machine has
+//! them (git 2.47 and 2.39, curl), and byte-exact through the helper names
+//! otherwise (docker, terraform).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use crate::support::sandbox::{Backend, CLIENT_ID, Run, SECRET, Sandbox, bin, run_with_stdin};
+
+const GIT_NEW: &str = "/usr/local/bin/git";
+const GIT_OLD: &str = "/usr/bin/git";
+
+fn require(path: &str, package: &str) {
+    assert!(
+        Path::new(path).exists(),
+        "{path} is missing: install {package}"
+    );
+}
+
+/// A directory on PATH with the binary linked under its helper names.
+fn helper_links(sb: &Sandbox) -> PathBuf {
+    let dir = sb.path("bin");
+    std::fs::create_dir_all(&dir).unwrap();
+    for name in [
+        "git-credential-acronis",
+        "docker-credential-acronis",
+        "terraform-credentials-acronis",
+    ] {
+        let link = dir.join(name);
+        if !link.exists() {
+            std::os::unix::fs::symlink(bin(), &link).unwrap();
+        }
+    }
+    dir
+}
+
+fn git(sb: &Sandbox, git: &str, args: &[&str]) -> Command {
+    let mut cmd = sb.cmd_at(Path::new(git), args);
+    let path = format!(
+        "{}:{}",
+        helper_links(sb).display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    cmd.env("PATH", path)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_TERMINAL_PROMPT", "0");
+    cmd
+}
+
+fn fill(sb: &Sandbox, git_bin: &str, input: &str) -> Run {
+    run_with_stdin(git(sb, git_bin, &["credential", "fill"]), input.as_bytes())
+}
+
+fn host(sb: &Sandbox) -> String {
+    sb.dc.url().trim_start_matches("http://").to_string()
+}
+
+/// Applies what `setup git` prints, as a user would: `acronis-cred setup git | sh`.
+fn apply_setup_git(sb: &Sandbox) {
+    let setup = sb.run(&["setup", "git"]);
+    setup.success();
+    let mut sh = sb.cmd_at(Path::new("sh"), &[]);
+    sh.env("GIT_CONFIG_NOSYSTEM", "1");
+    run_with_stdin(sh, setup.stdout.as_bytes()).success();
+}
+
+#[test]
+fn git_credential_fill_bearer_with_git_2_47() {
+    require(GIT_NEW, "git 2.46 or later in /usr/local/bin");
+    let sb = Sandbox::new(Backend::Keyutils);
+    sb.register().success();
+    apply_setup_git(&sb);
+    let token = sb.dc.last_token().unwrap();
+    let out = fill(
+        &sb,
+        GIT_NEW,
+        &format!(
+            "capability[]=authtype\nprotocol=http\nhost={}\n\n",
+            host(&sb)
+        ),
+    );
+    out.success();
+    assert!(out.stdout.contains("authtype=Bearer\n"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains(&format!("credential={token}\n")),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains("password="), "{}", out.stdout);
+    assert_eq!(sb.dc.exchanges(), 1, "served from the cache");
+}
+
+#[test]
+fn git_credential_fill_legacy_with_git_2_39() {
+    require(GIT_OLD, "Debian's git");
+    let sb = Sandbox::new(Backend::Keyutils);
+    sb.register().success();
+    apply_setup_git(&sb);
+    let token = sb.dc.last_token().unwrap();
+    // An old git never advertises authtype: it gets username and password.
+    let out = fill(
+        &sb,
+        GIT_OLD,
+        &format!("protocol=http\nhost={}\n\n", host(&sb)),
+    );
+    out.success();
+    assert!(
+        out.stdout.contains(&format!("username={CLIENT_ID}\n")),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains(&format!("password={token}\n")),
+        "{}",
+        out.stdout
+    );
+    // A new git whose caller did not advertise the capability: legacy too.
+    let out = fill(
+        &sb,
+        GIT_NEW,
+        &format!("protocol=http\nhost={}\n\n", host(&sb)),
+    );
+    assert!(
+        out.stdout.contains(&format!("password={token}\n")),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn git_helper_by_name_answers_only_its_datacenter() {
+    require(GIT_NEW, "git 2.46 or later in /usr/local/bin");
+    let sb = Sandbox::new(Backend::Keyutils);
+    sb.register().success();
+    let token = sb.dc.last_token().unwrap();
+    let config = |args: &[&str]| {
+        let mut all = vec!["config", "--global"];
+        all.extend_from_slice(args);
+        Run::from(git(&sb, GIT_NEW, &all).output().unwrap()).success();
+    };
+    // Registered for every host: the helper must pick what is its own.
+    config(&["credential.helper", "acronis"]);
+    let out = fill(
+        &sb,
+        GIT_NEW,
+        &format!(
+            "capability[]=authtype\nprotocol=http\nhost={}\n\n",
+            host(&sb)
+        ),
+    );
+    out.success();
+    assert!(out.stdout.contains(&token), "{}", out.stdout);
+    for other in [
+        "protocol=https\nhost=example.com\n\n",
+        "protocol=http\nhost=127.0.0.2:1\n\n",
+        "protocol=ftp\nhost=x\n\n",
+    ] {
+        let out = fill(&sb, GIT_NEW, other);
+        assert_ne!(
+            out.code, 0,
+            "git should have had nothing for {other:?}: {}",
+            out.stdout
+        );
+        assert!(
+            !out.stdout.contains(&token) && !out.stderr.contains(&token),
+            "token given away for {other:?}"
+        );
+    }
+    assert_eq!(sb.dc.exchanges(), 1);
+}
+
+#[test]
+fn git_erase_drops_only_the_rejected_token() {
+    let sb = Sandbox::new(Backend::Keyutils);
+    sb.register().success();
+    let first = sb.dc.last_token().unwrap();
+    let links = helper_links(&sb);
+    let helper = links.join("git-credential-acronis");
+    // `erase` with some other token: the cached one stays.
+    let erase = |token: &str| {
+        let input = format!(
+            "protocol=http\nhost={}\nusername={CLIENT_ID}\npassword={token}\n\n",
+            host(&sb)
+        );
+        run_with_stdin(sb.cmd_at(&helper, &["erase"]), input.as_bytes())
+            .success()
+            .stdout_empty();
+    };
+    erase("some-older-token");
+    let get = format!("protocol=http\nhost={}\n\n", host(&sb));
+    let out = run_with_stdin(sb.cmd_at(&helper, &["get"]), get.as_bytes());
+    assert!(out.stdout.contains(&first));
+    assert_eq!(sb.dc.exchanges(), 1);
+    // `erase` with the cached token: gone, and the next `get` exchanges.
+    erase(&first);
+    let out = run_with_stdin(sb.cmd_at(&helper, &["get"]), get.as_bytes());
+    out.success();
+    assert!(!out.stdout.contains(&first));
+    assert_eq!(sb.dc.exchanges(), 2);
+    // `store` and unknown operations: silent success.
+    run_with_stdin(sb.cmd_at(&helper, &["store"]), get.as_bytes())
+        .success()
+        .stdout_empty();
+    run_with_stdin(sb.cmd_at(&helper, &["frobnicate"]), get.as_bytes())
+        .success()
+        .stdout_empty();
+}
+
+#[test]
+fn git_bad_input_never_panics_or_answers() {
+    let sb = Sandbox::new(Backend::Keyutils);
+    sb.register().success();
+    let helper = helper_links(&sb).join("git-credential-acronis");
+    for input in [
+        b"protocol=http\nhost=h\0x\n\n".to_vec(),
+        b"no equals sign\n".to_vec(),
+        vec![b'a'; 1024 * 1024],
+        b"\xff\xfe\n".to_vec(),
+        format!("protocol=http\nhost={}\nhost=\n\n", host(&sb)).into_bytes(),
+    ] {
+        let out = run_with_stdin(sb.cmd_at(&helper, &["get"]), &input);
+        assert!(
+            out.code == 0 || out.code == 2,
+            "exit {}: {}",
+            out.code,
+            out.stderr
+        );
+        out.stdout_empty();
+        assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+    }
+}
+
+fn docker(sb: &Sandbox, action: &str, stdin: &str) -> Run {
+    let helper = helper_links(sb).join("docker-credential-acronis");
+    run_with_stdin(sb.cmd_at(&helper, &[action]), stdin.as_bytes())
+}
+
+#[test]
+fn docker_helper_protocol() {
+    let mut sb = Sandbox::new(Backend::Keyutils);
+    sb.register().success();
+    let token = sb.dc.last_token().unwrap();
+    let url = sb.dc.url();
+    // docker runs the helper without a profile in the environment.
+    sb.set_env("ACRONIS_PROFILE", "");
+    let got = docker(&sb, "get", &url);
+    got.success();
+    assert_eq!(
+        got.stdout,
+        format!(
+            "{{\"ServerURL\":\"{url}\",\"Username\":\"{CLIENT_ID}\",\"Secret\":\"{token}\"}}\n"
+        )
+    );
+    let v: serde_json::Value = serde_json::from_str(&got.stdout).unwrap();
+    assert_eq!(v["Secret"], token.as_str());
+
+    let missing = docker(&sb, "get", "https://registry.example.com");
+    assert_eq!(
+        (missing.code, missing.stdout.as_str()),
+        (1, "credentials not found in native keychain\n")
+    );
+
+    let list = docker(&sb, "list", "unused");
+    list.success();
+    let v: serde_json::Value = serde_json::from_str(&list.stdout).unwrap();
+    assert_eq!(v[&url], CLIENT_ID);
+
+    let store = docker(
+        &sb,
+        "store",
+        &format!("{{\"ServerURL\":\"{url}\",\"Username\":\"u\",\"Secret\":\"new-secret\"}}"),
+    );
+    assert_eq!(store.code, 1);
+    assert!(
+        store.stdout.contains("does not accept credentials"),
+        "{}",
+        store.stdout
+    );
+    assert_eq!(
+        docker(&sb, "get", &url).stdout.contains(&token),
+        true,
+        "store changed something"
+    );
+
+    docker(&sb, "erase", &url).success();
+    let after = docker(&sb, "get", &url);
+    after.success();
+    assert!(!after.stdout.contains(&token), "erase kept the token");
+
+    let version = docker(&sb, "version", "");
+    version.success();
+    assert!(
+        version.stdout.starts_with("docker-credential-acronis"),
+        "{}",
+        version.stdout
+    );
+    let unknown = docker(&sb, "frobnicate", "");
+    assert_eq!(unknown.code, 1);
+    assert!(
+        unknown.stdout.contains("Unknown credential action"),
+        "{}",
+        unknown.stdout
+    );
+    let garbage = docker(&sb, "get", "\u{1}\u{2}");
+    assert_eq!(garbage.code, 1);
+    assert!(!garbage.stdout.is_empty());
+}
+
+#[test]
+fn terraform_helper_protocol() {
+    let mut sb = Sandbox::new(Backend::Keyutils);
+    sb.register().success();
+    sb.set_env("ACRONIS_PROFILE", "");
+    let token = sb.dc.last_token().unwrap();
+    let helper = helper_links(&sb).join("terraform-credentials-acronis");
+    let tf =
+        |args: &[&str], stdin: &str| run_with_stdin(sb.cmd_at(&helper, args), stdin.as_bytes());
+    let host = host(&sb);
+    assert_eq!(
+        tf(&["get", &host], "").stdout,
+        format!("{{\"token\":\"{token}\"}}\n")
+    );
+    let nothing = tf(&["get", "app.terraform.io"], "");
+    nothing.success();
+    assert_eq!(nothing.stdout, "{}\n");
+    tf(&["store", &host], "{\"token\":\"x\"}")
+        .code(2)
+        .stdout_empty()
+        .stderr_has("does not store");
+    tf(&["forget", &host], "").success().stdout_empty();
+    tf(&["forget", "app.terraform.io"], "").success();
+    let after = tf(&["get", &host], "");
+    assert!(!after.stdout.contains(&token), "forget kept the token");
+    // Helper args from the CLI config come first.
+    let named = tf(&["--profile", &sb.profile, "get", &host], "");
+    named.success();
+    tf(&["get"], "").code(2).stdout_empty();
+}
+
+#[test]
+fn exec_runs_curl_with_the_token() {
+    let sb = Sandbox::new(Backend::Keyutils);
+    sb.register().success();
+    // The header reaches curl on stdin, so the token is not in curl's argv.
+    let script = format!(
+        "printf 'Authorization: Bearer %s' \"$ACRONIS_TOKEN\" | curl -sS --fail -H @- \"$ACRONIS_API_URL/clients/{CLIENT_ID}\""
+    );
+    let out = Run::from(
+        sb.cmd(&["exec", "--", "sh", "-c", &script])
+            .output()
+            .unwrap(),
+    );
+    out.success();
+    let v: serde_json::Value =
+        serde_json::from_str(&out.stdout).expect("curl printed the client record");
+    assert_eq!(v["client_id"], CLIENT_ID);
+}
+
+#[test]
+fn exec_passes_exit_status_and_hides_the_secret() {
+    let mut sb = Sandbox::new(Backend::Keyutils);
+    let url = sb.dc.url();
+    sb.set_env("ACRONIS_PROFILE", "");
+    sb.set_env("ACRONIS_CLIENT_ID", CLIENT_ID);
+    sb.set_env("ACRONIS_CLIENT_SECRET", SECRET);
+    sb.set_env("ACRONIS_DATACENTER_URL", &url);
+    let out = Run::from(
+        sb.cmd(&["exec", "--", "sh", "-c", "env; exit 7"])
+            .stdout(Stdio::piped())
+            .output()
+            .unwrap(),
+    );
+    out.code(7).never_shows(SECRET);
+    assert!(out.stdout.contains("ACRONIS_TOKEN="), "{}", out.stdout);
+    assert!(out.stdout.contains(&format!(
+        "ACRONIS_AGENT_MANAGER_URL={url}/api/agent_manager/v2"
+    )));
+    assert!(
+        !out.stdout.contains("ACRONIS_CLIENT_SECRET"),
+        "the secret variable reached the child"
+    );
+    Run::from(
+        sb.cmd(&["exec", "--", "/nonexistent/program"])
+            .output()
+            .unwrap(),
+    )
+    .code(127)
+    .stderr_has("cannot run");
+    Run::from(sb.cmd(&["exec"]).output().unwrap()).code(2);
+}
+
+#[test]
+fn several_profiles_for_one_host_need_a_choice() {
+    let mut sb = Sandbox::new(Backend::Keyutils);
+    sb.register().success();
+    let mut other = sb.cmd(&[
+        "register",
+        "--datacenter",
+        &sb.dc.url(),
+        "--client-id",
+        CLIENT_ID,
+        "--secret-stdin",
+    ]);
+    other.env("ACRONIS_PROFILE", format!("{}-b", sb.profile));
+    run_with_stdin(other, format!("{SECRET}\n").as_bytes()).success();
+    sb.set_env("ACRONIS_PROFILE", "");
+    let helper = helper_links(&sb).join("git-credential-acronis");
+    let input = format!("protocol=http\nhost={}\n\n", host(&sb));
+    let out = run_with_stdin(sb.cmd_at(&helper, &["get"]), input.as_bytes());
+    out.code(2)
+        .stdout_empty()
+        .stderr_has("several profiles")
+        .stderr_has("--profile");
+    let named = run_with_stdin(
+        sb.cmd_at(&helper, &["--profile", &sb.profile, "get"]),
+        input.as_bytes(),
+    );
+    named.success();
+    let mut cleanup = sb.cmd(&["remove"]);
+    cleanup.env("ACRONIS_PROFILE", format!("{}-b", sb.profile));
+    Run::from(cleanup.output().unwrap()).success();
+}
+
+#[test]
+fn terraform_init_uses_the_helper_for_a_registry() {
+    const TERRAFORM: &str = "/usr/local/bin/terraform";
+    require(TERRAFORM, "terraform");
+    use crate::support::tf_registry::{MODULE_GREETING, TfRegistry, module_tar_gz, root_module};
+    let sb = Sandbox::new(Backend::Keyutils);
+    sb.register().success();
+    let registry = TfRegistry::start(sb.dc.validator(), module_tar_gz());
+    // The registry is reached under the datacenter's host name, so the helper
+    // answers for it; a `host` block skips HTTPS service discovery.
+    let hostname = host(&sb);
+    let setup = sb.run(&["setup", "terraform"]);
+    setup.success();
+    let cli_config = format!(
+        "{}\nhost \"{hostname}\" {{\n  services = {{\n    \"modules.v1\" = \"{}\"\n  }}\n}}\n",
+        setup.stdout,
+        registry.modules_url()
+    );
+    let config_path = sb.path("terraform.rc");
+    std::fs::write(&config_path, cli_config).unwrap();
+    let plugins = sb.path("home/.terraform.d/plugins");
+    std::fs::create_dir_all(&plugins).unwrap();
+    std::os::unix::fs::symlink(bin(), plugins.join("terraform-credentials-acronis")).unwrap();
+    let work = sb.path("tf");
+    std::fs::create_dir_all(&work).unwrap();
+    std::fs::write(work.join("main.tf"), root_module(&hostname)).unwrap();
+
+    let terraform = |args: &[&str]| {
+        let mut cmd = sb.cmd_at(Path::new(TERRAFORM), args);
+        cmd.current_dir(&work)
+            .env("TF_CLI_CONFIG_FILE", &config_path)
+            .env("TF_IN_AUTOMATION", "1")
+            .env("CHECKPOINT_DISABLE", "1")
+            .env_remove("ACRONIS_PROFILE");
+        Run::from(cmd.output().unwrap())
+    };
+    terraform(&["init", "-input=false", "-no-color"]).success();
+    let token = sb.dc.last_token().unwrap();
+    let authorized: Vec<_> = registry
+        .requests()
+        .into_iter()
+        .filter(|(_, path, _)| path.starts_with("/v1/"))
+        .collect();
+    assert!(
+        !authorized.is_empty(),
+        "terraform never reached the registry"
+    );
+    for (method, path, bearer) in &authorized {
+        assert_eq!(
+            bearer.as_deref(),
+            Some(token.as_str()),
+            "{method} {path} without the helper's token"
+        );
+    }
+    let apply = terraform(&["apply", "-auto-approve", "-input=false", "-no-color"]);
+    apply.success();
+    assert!(apply.stdout.contains(MODULE_GREETING), "{}", apply.stdout);
+    assert_eq!(
+        sb.dc.exchanges(),
+        1,
+        "the helper served terraform from the cache"
+    );
+}

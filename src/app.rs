@@ -127,7 +127,7 @@ impl Context<'_> {
         let store_override = self.store_override()?;
         let config = file.load()?;
         let Some(profile) = config.profiles.get(name).cloned() else {
-            return Err(Error::no_profile(name, &file.path().to_path_buf()));
+            return Err(Error::no_profile(name, file.path()));
         };
         let datacenter = profile.datacenter_url(file.path(), name)?;
         let store = match store_override {

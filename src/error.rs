@@ -6,7 +6,6 @@
 //! statuses and the datacenter's own error descriptions.
 
 use std::fmt;
-use std::path::PathBuf;
 
 /// Process exit codes. They are part of the command-line contract: scripts
 /// branch on them, so they never change meaning.
@@ -145,7 +144,7 @@ impl Error {
     }
 
     /// Hint telling the user how to register a profile.
-    pub fn no_profile(profile: &str, config: &PathBuf) -> Self {
+    pub fn no_profile(profile: &str, config: &std::path::Path) -> Self {
         Error::no_credentials(format!(
             "no profile named '{profile}' in {}",
             config.display()

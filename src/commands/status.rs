@@ -31,7 +31,7 @@ pub fn run(ctx: &mut Context<'_>, args: &StatusArgs) -> Result<()> {
     let names: Vec<String> = match ctx.explicit_profile() {
         Some(name) => {
             if !config.profiles.contains_key(&name) {
-                return Err(Error::no_profile(&name, &file.path().to_path_buf()));
+                return Err(Error::no_profile(&name, file.path()));
             }
             vec![name]
         }

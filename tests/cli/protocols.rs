@@ -276,11 +276,7 @@ fn docker_helper_protocol() {
         "{}",
         store.stdout
     );
-    assert_eq!(
-        docker(&sb, "get", &url).stdout.contains(&token),
-        true,
-        "store changed something"
-    );
+    assert!(docker(&sb, "get", &url).stdout.contains(&token), "store changed something");
 
     docker(&sb, "erase", &url).success();
     let after = docker(&sb, "get", &url);
@@ -483,4 +479,83 @@ fn terraform_init_uses_the_helper_for_a_registry() {
         1,
         "the helper served terraform from the cache"
     );
+}
+
+fn kubeconfig(sb: &Sandbox, api: &crate::support::kube_api::KubeApi, ca: &Path, api_version: &str) -> PathBuf {
+    // The user stanza is exactly what `setup kubectl` prints.
+    let setup = sb.run(&["setup", "kubectl"]);
+    setup.success();
+    let users = setup.stdout.replace("client.authentication.k8s.io/v1\n", &format!("{api_version}\n"));
+    let text = format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n    server: {}\n    certificate-authority: {}\n\
+         contexts:\n- name: fake\n  context:\n    cluster: fake\n    user: acronis-{}\ncurrent-context: fake\n{users}",
+        api.url(),
+        ca.display(),
+        sb.profile
+    );
+    let path = sb.path(&format!("kubeconfig-{}", api_version.rsplit('/').next().unwrap_or("x")));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn kubectl_runs_the_exec_plugin_over_tls() {
+    use crate::support::kube_api::KubeApi;
+    use crate::support::tls::TestCa;
+    const KUBECTL_1_33: &str = "/usr/lib/google-cloud-sdk/bin/kubectl.1.33";
+    require(KUBECTL_1_33, "google-cloud-cli-kubectl (kubectl 1.33)");
+    require("/usr/bin/kubectl", "kubectl");
+    let sb = Sandbox::new(Backend::Keyutils);
+    sb.register().success();
+    let token = sb.dc.last_token().unwrap();
+    let ca = TestCa::new("acronis-cred test CA");
+    let ca_file = sb.path("ca.pem");
+    ca.write_cert(&ca_file);
+    let api = KubeApi::start(&ca, sb.dc.validator());
+    for (kubectl, api_version) in [
+        (KUBECTL_1_33, "client.authentication.k8s.io/v1"),
+        (KUBECTL_1_33, "client.authentication.k8s.io/v1beta1"),
+        ("/usr/bin/kubectl", "client.authentication.k8s.io/v1"),
+    ] {
+        let config = kubeconfig(&sb, &api, &ca_file, api_version);
+        let mut cmd = sb.cmd_at(Path::new(kubectl), &["--kubeconfig", &config.to_string_lossy(), "get", "--raw", "/version"]);
+        cmd.env("KUBECACHEDIR", sb.path("kubecache")).env_remove("ACRONIS_PROFILE");
+        let out = Run::from(cmd.output().unwrap());
+        out.success();
+        assert!(out.stdout.contains("gitVersion"), "{kubectl} {api_version}: {}", out.stdout);
+    }
+    let seen = api.requests();
+    assert!(!seen.is_empty());
+    for (method, path, bearer) in seen {
+        assert_eq!(bearer.as_deref(), Some(token.as_str()), "{method} {path}");
+    }
+    assert_eq!(sb.dc.exchanges(), 1, "every kubectl run was served from the cache");
+}
+
+#[test]
+fn kubectl_plugin_answers_in_the_requested_version_with_early_expiry() {
+    let sb = Sandbox::new(Backend::Keyutils);
+    sb.register().success();
+    let token = sb.dc.last_token().unwrap();
+    let expires = sb.dc.token_expires_on(&token).unwrap();
+    for (info, version) in [
+        (None, "client.authentication.k8s.io/v1"),
+        (Some(r#"{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1beta1","spec":{"interactive":false}}"#), "client.authentication.k8s.io/v1beta1"),
+    ] {
+        let mut cmd = sb.cmd(&["kubectl"]);
+        if let Some(info) = info {
+            cmd.env("KUBERNETES_EXEC_INFO", info);
+        }
+        let out = Run::from(cmd.output().unwrap());
+        out.success();
+        let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+        assert_eq!(v["apiVersion"], version);
+        assert_eq!(v["kind"], "ExecCredential");
+        assert_eq!(v["status"]["token"], token.as_str());
+        // client-go has no margin of its own: the expiry is 5 minutes early.
+        assert_eq!(v["status"]["expirationTimestamp"], acronis_cred::time::rfc3339(expires - 300));
+    }
+    let mut bad = sb.cmd(&["kubectl"]);
+    bad.env("KUBERNETES_EXEC_INFO", r#"{"apiVersion":"client.authentication.k8s.io/v1alpha1"}"#);
+    Run::from(bad.output().unwrap()).code(2).stdout_empty().stderr_has("v1alpha1");
 }

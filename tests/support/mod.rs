@@ -3,3 +3,5 @@ pub mod pty;
 pub mod sandbox;
 pub mod secret_service;
 pub mod tf_registry;
+pub mod kube_api;
+pub mod tls;

@@ -35,9 +35,7 @@ fn run() -> Result<(), String> {
 
     // SAFETY: isatty only inspects the descriptor.
     if unsafe { libc::isatty(libc::STDIN_FILENO) } == 1 {
-        eprintln!(
-            "fake-datacenter: reading 'CLIENT_ID SECRET' lines from the terminal; end with Ctrl-D"
-        );
+        eprintln!("fake-datacenter: reading 'CLIENT_ID SECRET' lines from the terminal; end with Ctrl-D");
     }
     let clients = read_clients(io::stdin().lock())?;
     if clients.is_empty() {
@@ -59,10 +57,7 @@ fn run() -> Result<(), String> {
             .and_then(|()| stdout.flush())
             .map_err(|e| format!("writing the URL to stdout: {e}"))?;
     }
-    eprintln!(
-        "fake-datacenter: serving {} client(s) at {url}; stop with SIGTERM",
-        clients.len()
-    );
+    eprintln!("fake-datacenter: serving {} client(s) at {url}; stop with SIGTERM", clients.len());
 
     let signal = wait_for_signal(&signals)?;
     eprintln!("fake-datacenter: signal {signal}, stopping");
@@ -108,10 +103,7 @@ fn read_clients(input: impl BufRead) -> Result<Vec<(String, String)>, String> {
             (Some(id), Some(secret), None) => clients.push((id.to_string(), secret.to_string())),
             // The line holds a secret: name the line, never echo it.
             _ => {
-                return Err(format!(
-                    "stdin line {}: expected 'CLIENT_ID SECRET'",
-                    index + 1
-                ));
+                return Err(format!("stdin line {}: expected 'CLIENT_ID SECRET'", index + 1));
             }
         }
     }
@@ -139,10 +131,7 @@ fn block_stop_signals() -> Result<libc::sigset_t, String> {
         libc::sigaddset(&mut set, libc::SIGINT);
         let rc = libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
         if rc != 0 {
-            return Err(format!(
-                "blocking SIGTERM/SIGINT: {}",
-                io::Error::from_raw_os_error(rc)
-            ));
+            return Err(format!("blocking SIGTERM/SIGINT: {}", io::Error::from_raw_os_error(rc)));
         }
         Ok(set)
     }
@@ -154,10 +143,7 @@ fn wait_for_signal(set: &libc::sigset_t) -> Result<libc::c_int, String> {
     // valid out-pointer.
     let rc = unsafe { libc::sigwait(set, &mut signal) };
     if rc != 0 {
-        return Err(format!(
-            "waiting for a signal: {}",
-            io::Error::from_raw_os_error(rc)
-        ));
+        return Err(format!("waiting for a signal: {}", io::Error::from_raw_os_error(rc)));
     }
     Ok(signal)
 }

@@ -76,26 +76,19 @@ impl Context<'_> {
         }
         match self.env.config_dir() {
             Some(dir) => Ok(ConfigFile::new(dir.join("config.toml"))),
-            None => Err(
-                Error::usage("cannot find a configuration directory: HOME is not set")
-                    .with_hint("set HOME, or pass --config FILE"),
-            ),
+            None => Err(Error::usage("cannot find a configuration directory: HOME is not set")
+                .with_hint("set HOME, or pass --config FILE")),
         }
     }
 
     /// The profile named by `--profile` or `ACRONIS_PROFILE`, if any.
     pub fn explicit_profile(&self) -> Option<String> {
-        self.global
-            .profile
-            .clone()
-            .or_else(|| self.env.get("ACRONIS_PROFILE").map(str::to_string))
+        self.global.profile.clone().or_else(|| self.env.get("ACRONIS_PROFILE").map(str::to_string))
     }
 
     /// The profile this invocation is about (explicit, else `default`), validated.
     pub fn profile_name(&self) -> Result<String> {
-        let name = self
-            .explicit_profile()
-            .unwrap_or_else(|| DEFAULT_PROFILE.to_string());
+        let name = self.explicit_profile().unwrap_or_else(|| DEFAULT_PROFILE.to_string());
         config::check_profile_name(&name).map_err(Error::usage)?;
         Ok(name)
     }
@@ -106,10 +99,9 @@ impl Context<'_> {
             return Ok(Some(choice));
         }
         match self.env.get("ACRONIS_CRED_STORE") {
-            Some(s) => s
-                .parse()
-                .map(Some)
-                .map_err(|e: String| Error::usage(format!("ACRONIS_CRED_STORE: {e}"))),
+            Some(s) => {
+                s.parse().map(Some).map_err(|e: String| Error::usage(format!("ACRONIS_CRED_STORE: {e}")))
+            }
             None => Ok(None),
         }
     }
@@ -134,12 +126,7 @@ impl Context<'_> {
             Some(choice) => self.resolve_store(choice)?,
             None => profile.store_kind(file.path(), name)?,
         };
-        Ok(ProfileRef {
-            name: name.to_string(),
-            profile,
-            datacenter,
-            store,
-        })
+        Ok(ProfileRef { name: name.to_string(), profile, datacenter, store })
     }
 
     /// The credentials source: a named profile wins; otherwise the three
@@ -176,37 +163,24 @@ impl Context<'_> {
             }
         }
         match matching.as_slice() {
-            [] => Ok(self
-                .env_credentials()?
-                .filter(|e| serves(&e.datacenter))
-                .map(Source::Env)),
+            [] => Ok(self.env_credentials()?.filter(|e| serves(&e.datacenter)).map(Source::Env)),
             [name] => self.load_profile(name).map(|p| Some(Source::Profile(p))),
             names => Err(Error::usage(format!(
                 "several profiles ({}) are registered for {authority}",
                 names.join(", ")
             ))
-            .with_hint(
-                "choose one with --profile NAME or ACRONIS_PROFILE in the helper's configuration",
-            )),
+            .with_hint("choose one with --profile NAME or ACRONIS_PROFILE in the helper's configuration")),
         }
     }
 
     fn env_credentials(&self) -> Result<Option<EnvCredentials>> {
         let names = [ENV_CLIENT_ID, ENV_CLIENT_SECRET, ENV_DATACENTER];
-        let set: Vec<&str> = names
-            .iter()
-            .copied()
-            .filter(|n| self.env.is_set(n))
-            .collect();
+        let set: Vec<&str> = names.iter().copied().filter(|n| self.env.is_set(n)).collect();
         if set.is_empty() {
             return Ok(None);
         }
         if set.len() < names.len() {
-            let missing: Vec<&str> = names
-                .iter()
-                .copied()
-                .filter(|n| !self.env.is_set(n))
-                .collect();
+            let missing: Vec<&str> = names.iter().copied().filter(|n| !self.env.is_set(n)).collect();
             return Err(Error::usage(format!(
                 "{} set but {} not; set all three to use credentials from the environment",
                 set.join(" and "),
@@ -216,26 +190,11 @@ impl Context<'_> {
         }
         let datacenter = DatacenterUrl::parse(self.env.get(ENV_DATACENTER).unwrap_or_default())
             .map_err(|e| Error::usage(format!("{ENV_DATACENTER}: {e}")))?;
-        let client_id = self
-            .env
-            .get(ENV_CLIENT_ID)
-            .unwrap_or_default()
-            .trim()
-            .to_string();
-        config::check_client_id(&client_id)
-            .map_err(|e| Error::usage(format!("{ENV_CLIENT_ID}: {e}")))?;
-        let secret = SecretString::from(
-            self.env
-                .get(ENV_CLIENT_SECRET)
-                .unwrap_or_default()
-                .trim()
-                .to_string(),
-        );
-        Ok(Some(EnvCredentials {
-            datacenter,
-            client_id,
-            secret,
-        }))
+        let client_id = self.env.get(ENV_CLIENT_ID).unwrap_or_default().trim().to_string();
+        config::check_client_id(&client_id).map_err(|e| Error::usage(format!("{ENV_CLIENT_ID}: {e}")))?;
+        let secret =
+            SecretString::from(self.env.get(ENV_CLIENT_SECRET).unwrap_or_default().trim().to_string());
+        Ok(Some(EnvCredentials { datacenter, client_id, secret }))
     }
 
     /// Directory for the single-flight lock files.
@@ -254,11 +213,7 @@ impl Context<'_> {
         store: &Rc<dyn SecretStore>,
     ) -> Result<Rc<dyn TokenCache>> {
         let setting = self.cache_setting(profile.profile.token_cache.as_deref())?;
-        let store_tier = || -> Rc<dyn TokenCache> {
-            Rc::new(StoreCache {
-                store: Rc::clone(store),
-            })
-        };
+        let store_tier = || -> Rc<dyn TokenCache> { Rc::new(StoreCache { store: Rc::clone(store) }) };
         Ok(match setting {
             CacheSetting::None => Rc::new(NoCache),
             CacheSetting::Store => store_tier(),
@@ -282,14 +237,12 @@ impl Context<'_> {
 
     fn cache_setting(&self, profile_setting: Option<&str>) -> Result<CacheSetting> {
         if let Some(s) = self.env.get("ACRONIS_CRED_TOKEN_CACHE") {
-            return s
-                .parse()
-                .map_err(|e: String| Error::usage(format!("ACRONIS_CRED_TOKEN_CACHE: {e}")));
+            return s.parse().map_err(|e: String| Error::usage(format!("ACRONIS_CRED_TOKEN_CACHE: {e}")));
         }
         match profile_setting {
-            Some(s) => s
-                .parse()
-                .map_err(|e: String| Error::usage(format!("token_cache in the config file: {e}"))),
+            Some(s) => {
+                s.parse().map_err(|e: String| Error::usage(format!("token_cache in the config file: {e}")))
+            }
             None => Ok(CacheSetting::Auto),
         }
     }
@@ -308,9 +261,6 @@ pub fn env_cache_key(creds: &EnvCredentials) -> String {
     ctx.update(b"\0");
     ctx.update(creds.secret.expose_secret().as_bytes());
     let digest = ctx.finish();
-    let hex: String = digest.as_ref()[..12]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let hex: String = digest.as_ref()[..12].iter().map(|b| format!("{b:02x}")).collect();
     format!("env-{hex}")
 }

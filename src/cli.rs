@@ -93,6 +93,12 @@ pub enum Command {
     #[command(visible_aliases = ["logout", "unregister"])]
     Remove,
 
+    /// Replace the client secret (or the whole API client) without ever losing a working one
+    #[command(
+        after_help = "Examples:\n  acronis-cred rotate                     (after resetting the secret in the console)\n  acronis-cred rotate --replace-client    (create a new API client, switch to it, delete the old)\n  acronis-cred rotate --resume            (finish an interrupted rotation)\n  acronis-cred rotate --abort             (undo an interrupted rotation)"
+    )]
+    Rotate(RotateArgs),
+
     /// Print the base URL of an API for the profile's datacenter
     #[command(
         after_help = "Example:\n  curl -H @<(acronis-cred token --format header) \"$(acronis-cred url --api agent-manager)/agents\""
@@ -148,12 +154,7 @@ pub struct TerraformArgs {
 #[derive(Args)]
 pub struct ExecArgs {
     /// The command and its arguments
-    #[arg(
-        required = true,
-        trailing_var_arg = true,
-        allow_hyphen_values = true,
-        value_name = "COMMAND"
-    )]
+    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, value_name = "COMMAND")]
     pub command: Vec<std::ffi::OsString>,
 }
 
@@ -183,10 +184,7 @@ pub fn dispatch_argv0(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> 
     let Some(first) = args.first() else {
         return args;
     };
-    let name = std::path::Path::new(first)
-        .file_stem()
-        .and_then(|n| n.to_str())
-        .unwrap_or_default();
+    let name = std::path::Path::new(first).file_stem().and_then(|n| n.to_str()).unwrap_or_default();
     match HELPER_NAMES.iter().find(|(helper, _)| *helper == name) {
         Some((_, sub)) => {
             let mut out = Vec::with_capacity(args.len() + 1);
@@ -220,6 +218,33 @@ pub struct RegisterArgs {
     /// Replace an existing profile of the same name
     #[arg(long)]
     pub force: bool,
+}
+
+#[derive(Args)]
+pub struct RotateArgs {
+    /// Read the new secret from the first line of standard input instead of prompting
+    #[arg(long, conflicts_with_all = ["replace_client", "resume", "abort"])]
+    pub secret_stdin: bool,
+
+    /// Create a new API client in the same tenant, switch to it, delete the old one
+    #[arg(long, conflicts_with_all = ["resume", "abort"])]
+    pub replace_client: bool,
+
+    /// Finish an interrupted rotation
+    #[arg(long, conflicts_with = "abort")]
+    pub resume: bool,
+
+    /// Undo an interrupted rotation (before it switched to the new credentials)
+    #[arg(long)]
+    pub abort: bool,
+
+    /// How long a new API client may take to become usable
+    #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = parse_duration_std)]
+    pub verify_timeout: std::time::Duration,
+}
+
+fn parse_duration_std(s: &str) -> Result<std::time::Duration, String> {
+    crate::time::parse_duration(s)
 }
 
 #[derive(Args)]
@@ -277,6 +302,10 @@ pub struct StatusArgs {
     /// Machine-readable output
     #[arg(long)]
     pub json: bool,
+
+    /// Exit with status 7 if a shown profile's secret is older than this many days (for cron)
+    #[arg(long, value_name = "DAYS")]
+    pub max_age: Option<u32>,
 }
 
 #[derive(Args)]
@@ -313,10 +342,7 @@ mod tests {
     fn globals_anywhere() {
         let cli = parse(&["token", "--profile", "p", "--store", "keyutils", "-v"]).unwrap();
         assert_eq!(cli.global.profile.as_deref(), Some("p"));
-        assert_eq!(
-            cli.global.store,
-            Some(StoreChoice::Kind(crate::store::StoreKind::Keyutils))
-        );
+        assert_eq!(cli.global.store, Some(StoreChoice::Kind(crate::store::StoreKind::Keyutils)));
         assert_eq!(cli.global.verbose, 1);
         assert!(parse(&["--store", "plaintext", "token"]).is_err());
         assert!(parse(&["-v", "-q", "token"]).is_err());
@@ -324,14 +350,11 @@ mod tests {
 
     #[test]
     fn token_defaults_and_durations() {
-        let Command::Token(t) = parse(&["token"]).unwrap().command else {
-            panic!()
-        };
+        let Command::Token(t) = parse(&["token"]).unwrap().command else { panic!() };
         assert_eq!(t.min_valid, 300);
         assert!(!t.refresh);
-        let Command::Token(t) = parse(&["token", "--min-valid", "1h30m", "--format", "json"])
-            .unwrap()
-            .command
+        let Command::Token(t) =
+            parse(&["token", "--min-valid", "1h30m", "--format", "json"]).unwrap().command
         else {
             panic!()
         };
@@ -344,28 +367,9 @@ mod tests {
     fn secret_is_never_an_argument() {
         // There is no flag that takes the secret: passing one is a usage error.
         assert!(
-            parse(&[
-                "register",
-                "--datacenter",
-                "https://a.b",
-                "--client-id",
-                "c",
-                "--secret",
-                "x"
-            ])
-            .is_err()
+            parse(&["register", "--datacenter", "https://a.b", "--client-id", "c", "--secret", "x"]).is_err()
         );
-        assert!(
-            parse(&[
-                "register",
-                "--datacenter",
-                "https://a.b",
-                "--client-id",
-                "c",
-                "x"
-            ])
-            .is_err()
-        );
+        assert!(parse(&["register", "--datacenter", "https://a.b", "--client-id", "c", "x"]).is_err());
     }
 
     #[test]
@@ -380,34 +384,18 @@ mod tests {
             os(&["acronis-cred", "docker", "list"])
         );
         assert_eq!(
-            dispatch_argv0(os(&[
-                "/p/terraform-credentials-acronis",
-                "--profile",
-                "x",
-                "get",
-                "h"
-            ])),
+            dispatch_argv0(os(&["/p/terraform-credentials-acronis", "--profile", "x", "get", "h"])),
             os(&["acronis-cred", "terraform", "--profile", "x", "get", "h"])
         );
-        assert_eq!(
-            dispatch_argv0(os(&["acronis-cred", "token"])),
-            os(&["acronis-cred", "token"])
-        );
-        let Command::Terraform(t) = parse(&["terraform", "--profile", "x", "get", "h"])
-            .unwrap()
-            .command
+        assert_eq!(dispatch_argv0(os(&["acronis-cred", "token"])), os(&["acronis-cred", "token"]));
+        let Command::Terraform(t) = parse(&["terraform", "--profile", "x", "get", "h"]).unwrap().command
         else {
             panic!()
         };
         assert_eq!(t.args, vec!["get", "h"]);
-        let Command::Git(g) = parse(&["git", "frobnicate"]).unwrap().command else {
-            panic!()
-        };
+        let Command::Git(g) = parse(&["git", "frobnicate"]).unwrap().command else { panic!() };
         assert_eq!(g.operation, "frobnicate");
-        let Command::Exec(e) = parse(&["exec", "--", "curl", "-s", "--fail"])
-            .unwrap()
-            .command
-        else {
+        let Command::Exec(e) = parse(&["exec", "--", "curl", "-s", "--fail"]).unwrap().command else {
             panic!()
         };
         assert_eq!(e.command.len(), 3);
@@ -423,9 +411,6 @@ mod tests {
     #[test]
     fn help_lists_exit_codes() {
         let help = Cli::command().render_long_help().to_string();
-        assert!(
-            help.contains("6  secret store unavailable or locked"),
-            "{help}"
-        );
+        assert!(help.contains("6  secret store unavailable or locked"), "{help}");
     }
 }

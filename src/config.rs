@@ -43,20 +43,20 @@ pub struct Profile {
     pub token_cache: Option<String>,
     pub registered_at: String,
     pub updated_at: String,
+    /// When the secret was last replaced (`rotate`, or `register --force`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotated_at: Option<String>,
     #[serde(flatten)]
     pub other: toml::Table,
 }
 
 impl Profile {
     pub fn datacenter_url(&self, path: &Path, name: &str) -> Result<DatacenterUrl> {
-        DatacenterUrl::parse(&self.datacenter)
-            .map_err(|e| corrupt(path, &format!("profile '{name}': {e}")))
+        DatacenterUrl::parse(&self.datacenter).map_err(|e| corrupt(path, &format!("profile '{name}': {e}")))
     }
 
     pub fn store_kind(&self, path: &Path, name: &str) -> Result<StoreKind> {
-        self.store
-            .parse()
-            .map_err(|e: String| corrupt(path, &format!("profile '{name}': {e}")))
+        self.store.parse().map_err(|e: String| corrupt(path, &format!("profile '{name}': {e}")))
     }
 }
 
@@ -107,25 +107,15 @@ impl ConfigFile {
     }
 
     fn lock_path(&self) -> PathBuf {
-        let mut name = self
-            .path
-            .file_name()
-            .map(|n| n.to_os_string())
-            .unwrap_or_default();
+        let mut name = self.path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
         name.push(".lock");
         self.path.with_file_name(name)
     }
 }
 
 fn corrupt(path: &Path, detail: &str) -> Error {
-    Error::unexpected(format!(
-        "the config file {} is not valid: {}",
-        path.display(),
-        detail.trim()
-    ))
-    .with_hint(
-        "fix it by hand or move it away; acronis-cred never overwrites a file it cannot read",
-    )
+    Error::unexpected(format!("the config file {} is not valid: {}", path.display(), detail.trim()))
+        .with_hint("fix it by hand or move it away; acronis-cred never overwrites a file it cannot read")
 }
 
 /// Profile names end up in file names, keyring descriptions and messages:
@@ -133,13 +123,8 @@ fn corrupt(path: &Path, detail: &str) -> Error {
 pub fn check_profile_name(name: &str) -> std::result::Result<(), String> {
     let valid = !name.is_empty()
         && name.len() <= 64
-        && name
-            .bytes()
-            .next()
-            .is_some_and(|b| b.is_ascii_alphanumeric())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+        && name.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
     if valid {
         Ok(())
     } else {
@@ -154,9 +139,7 @@ pub fn check_profile_name(name: &str) -> std::result::Result<(), String> {
 pub fn check_client_id(id: &str) -> std::result::Result<(), String> {
     let valid = !id.is_empty()
         && id.len() <= 256
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_graphic() && b != b':' && b != b'"' && b != b'\\');
+        && id.bytes().all(|b| b.is_ascii_graphic() && b != b':' && b != b'"' && b != b'\\');
     if valid {
         Ok(())
     } else {
@@ -176,6 +159,7 @@ mod tests {
             token_cache: None,
             registered_at: "2026-01-01T00:00:00Z".into(),
             updated_at: "2026-01-01T00:00:00Z".into(),
+            rotated_at: None,
             other: Default::default(),
         }
     }
@@ -192,10 +176,7 @@ mod tests {
         .unwrap();
         let text = std::fs::read_to_string(file.path()).unwrap();
         assert!(text.starts_with("# acronis-cred configuration"), "{text}");
-        let edited = text.replace(
-            "[profiles.default]",
-            "future = 1\n\n[profiles.default]\nlater = \"x\"",
-        );
+        let edited = text.replace("[profiles.default]", "future = 1\n\n[profiles.default]\nlater = \"x\"");
         std::fs::write(file.path(), edited).unwrap();
         file.update(|c| {
             c.profiles.get_mut("default").unwrap().client_id = "c2".into();
@@ -204,17 +185,8 @@ mod tests {
         .unwrap();
         let config = file.load().unwrap();
         assert_eq!(config.profiles["default"].client_id, "c2");
-        assert_eq!(
-            config.other.get("future").and_then(|v| v.as_integer()),
-            Some(1)
-        );
-        assert_eq!(
-            config.profiles["default"]
-                .other
-                .get("later")
-                .and_then(|v| v.as_str()),
-            Some("x")
-        );
+        assert_eq!(config.other.get("future").and_then(|v| v.as_integer()), Some(1));
+        assert_eq!(config.profiles["default"].other.get("later").and_then(|v| v.as_str()), Some("x"));
     }
 
     #[test]
@@ -225,10 +197,7 @@ mod tests {
         let err = file.update(|_| Ok(((), true))).unwrap_err();
         assert!(err.message().contains("is not valid"), "{}", err.message());
         assert!(err.hint().unwrap().contains("never overwrites"));
-        assert_eq!(
-            std::fs::read_to_string(file.path()).unwrap(),
-            "[profiles.default\nclient_id = 3"
-        );
+        assert_eq!(std::fs::read_to_string(file.path()).unwrap(), "[profiles.default\nclient_id = 3");
     }
 
     #[test]
@@ -240,12 +209,7 @@ mod tests {
             "[profiles.\"../x\"]\ndatacenter=\"https://a.b\"\nclient_id=\"c\"\nstore=\"keyutils\"\nregistered_at=\"\"\nupdated_at=\"\"\n",
         )
         .unwrap();
-        assert!(
-            file.load()
-                .unwrap_err()
-                .message()
-                .contains("invalid profile name")
-        );
+        assert!(file.load().unwrap_err().message().contains("invalid profile name"));
     }
 
     #[test]
@@ -253,16 +217,7 @@ mod tests {
         for ok in ["default", "prod", "eu2.tenant-a_1", "A"] {
             assert!(check_profile_name(ok).is_ok(), "{ok}");
         }
-        for bad in [
-            "",
-            ".hidden",
-            "-x",
-            "a/b",
-            "a:b",
-            "a b",
-            "é",
-            &"a".repeat(65),
-        ] {
+        for bad in ["", ".hidden", "-x", "a/b", "a:b", "a b", "é", &"a".repeat(65)] {
             assert!(check_profile_name(bad).is_err(), "{bad}");
         }
         assert!(check_client_id("3fa85f64-5717-4562-b3fc-2c963f66afa6").is_ok());

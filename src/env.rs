@@ -20,20 +20,12 @@ impl Env {
     }
 
     pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
-        Env {
-            vars: pairs
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        }
+        Env { vars: pairs.into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect() }
     }
 
     /// A set, non-empty variable.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.vars
-            .get(name)
-            .map(String::as_str)
-            .filter(|v| !v.is_empty())
+        self.vars.get(name).map(String::as_str).filter(|v| !v.is_empty())
     }
 
     pub fn is_set(&self, name: &str) -> bool {
@@ -41,9 +33,7 @@ impl Env {
     }
 
     fn path(&self, name: &str) -> Option<PathBuf> {
-        self.get(name)
-            .map(PathBuf::from)
-            .filter(|p| p.is_absolute())
+        self.get(name).map(PathBuf::from).filter(|p| p.is_absolute())
     }
 
     fn home(&self) -> Option<PathBuf> {
@@ -57,8 +47,19 @@ impl Env {
         } else if cfg!(target_os = "macos") {
             self.home().map(|h| h.join("Library/Application Support"))
         } else {
-            self.path("XDG_CONFIG_HOME")
-                .or_else(|| self.home().map(|h| h.join(".config")))
+            self.path("XDG_CONFIG_HOME").or_else(|| self.home().map(|h| h.join(".config")))
+        };
+        base.map(|b| b.join("acronis-cred"))
+    }
+
+    /// Per-user state directory (rotation journals): `$XDG_STATE_HOME`.
+    pub fn state_dir(&self) -> Option<PathBuf> {
+        let base = if cfg!(target_os = "windows") {
+            self.path("LOCALAPPDATA")
+        } else if cfg!(target_os = "macos") {
+            self.home().map(|h| h.join("Library/Application Support"))
+        } else {
+            self.path("XDG_STATE_HOME").or_else(|| self.home().map(|h| h.join(".local/state")))
         };
         base.map(|b| b.join("acronis-cred"))
     }
@@ -74,8 +75,7 @@ impl Env {
         } else if cfg!(target_os = "macos") {
             self.home().map(|h| h.join("Library/Caches"))
         } else {
-            self.path("XDG_CACHE_HOME")
-                .or_else(|| self.home().map(|h| h.join(".cache")))
+            self.path("XDG_CACHE_HOME").or_else(|| self.home().map(|h| h.join(".cache")))
         };
         base.map(|b| b.join("acronis-cred"))
     }
@@ -89,33 +89,18 @@ mod tests {
     #[test]
     fn xdg_dirs() {
         let env = Env::from_pairs([("HOME", "/home/u")]);
-        assert_eq!(
-            env.config_dir(),
-            Some(PathBuf::from("/home/u/.config/acronis-cred"))
-        );
-        assert_eq!(
-            env.runtime_dir(),
-            Some(PathBuf::from("/home/u/.cache/acronis-cred"))
-        );
+        assert_eq!(env.config_dir(), Some(PathBuf::from("/home/u/.config/acronis-cred")));
+        assert_eq!(env.runtime_dir(), Some(PathBuf::from("/home/u/.cache/acronis-cred")));
         let env = Env::from_pairs([
             ("HOME", "/home/u"),
             ("XDG_CONFIG_HOME", "/x/conf"),
             ("XDG_RUNTIME_DIR", "/run/user/1000"),
         ]);
-        assert_eq!(
-            env.config_dir(),
-            Some(PathBuf::from("/x/conf/acronis-cred"))
-        );
-        assert_eq!(
-            env.runtime_dir(),
-            Some(PathBuf::from("/run/user/1000/acronis-cred"))
-        );
+        assert_eq!(env.config_dir(), Some(PathBuf::from("/x/conf/acronis-cred")));
+        assert_eq!(env.runtime_dir(), Some(PathBuf::from("/run/user/1000/acronis-cred")));
         // Relative paths in XDG variables are invalid per the spec and ignored.
         let env = Env::from_pairs([("HOME", "/h"), ("XDG_CONFIG_HOME", "rel")]);
-        assert_eq!(
-            env.config_dir(),
-            Some(PathBuf::from("/h/.config/acronis-cred"))
-        );
+        assert_eq!(env.config_dir(), Some(PathBuf::from("/h/.config/acronis-cred")));
         assert_eq!(Env::from_pairs([]).config_dir(), None);
         assert_eq!(Env::from_pairs([("HOME", "")]).get("HOME"), None);
     }

@@ -75,12 +75,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Error {
-            kind,
-            message: message.into(),
-            hint: None,
-            reported: false,
-        }
+        Error { kind, message: message.into(), hint: None, reported: false }
     }
 
     pub fn usage(message: impl Into<String>) -> Self {
@@ -158,11 +153,7 @@ impl Error {
 
 /// `--profile NAME` as it must be typed, or nothing for the default profile.
 pub fn profile_flag(profile: &str) -> String {
-    if profile == crate::config::DEFAULT_PROFILE {
-        String::new()
-    } else {
-        format!(" --profile {profile}")
-    }
+    if profile == crate::config::DEFAULT_PROFILE { String::new() } else { format!(" --profile {profile}") }
 }
 
 impl fmt::Display for Error {

@@ -14,9 +14,7 @@ pub fn create_private_dir(dir: &Path) -> Result<()> {
     builder.recursive(true);
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder
-        .create(dir)
-        .map_err(|e| Error::io("create directory", dir, e))
+    builder.create(dir).map_err(|e| Error::io("create directory", dir, e))
 }
 
 fn private_options() -> OpenOptions {
@@ -46,8 +44,7 @@ pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<()> {
             .truncate(true)
             .open(&tmp)
             .map_err(|e| Error::io("create", &tmp, e))?;
-        file.write_all(contents)
-            .map_err(|e| Error::io("write", &tmp, e))?;
+        file.write_all(contents).map_err(|e| Error::io("write", &tmp, e))?;
         file.sync_all().map_err(|e| Error::io("flush", &tmp, e))?;
         fs::rename(&tmp, path).map_err(|e| Error::io("replace", path, e))?;
         // Make the rename itself durable.
@@ -101,7 +98,9 @@ impl FileLock {
                 path.display(),
                 timeout.as_secs()
             ))
-            .with_hint("find it with `fuser` or `lsof` on that file; it is released when that process exits")),
+            .with_hint(
+                "find it with `fuser` or `lsof` on that file; it is released when that process exits",
+            )),
         }
     }
 }
@@ -120,18 +119,8 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            assert_eq!(
-                fs::metadata(&path).unwrap().permissions().mode() & 0o777,
-                0o600
-            );
-            assert_eq!(
-                fs::metadata(path.parent().unwrap())
-                    .unwrap()
-                    .permissions()
-                    .mode()
-                    & 0o777,
-                0o700
-            );
+            assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+            assert_eq!(fs::metadata(path.parent().unwrap()).unwrap().permissions().mode() & 0o777, 0o700);
         }
         let leftovers: Vec<_> = fs::read_dir(path.parent().unwrap()).unwrap().collect();
         assert_eq!(leftovers.len(), 1, "temporary file left behind");
@@ -142,14 +131,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.lock");
         let held = FileLock::acquire(&path, Duration::from_secs(1), "test").unwrap();
-        let err = FileLock::acquire(&path, Duration::from_millis(100), "test")
-            .err()
-            .unwrap();
-        assert!(
-            err.message().contains("held the test lock"),
-            "{}",
-            err.message()
-        );
+        let err = FileLock::acquire(&path, Duration::from_millis(100), "test").err().unwrap();
+        assert!(err.message().contains("held the test lock"), "{}", err.message());
         drop(held);
         FileLock::acquire(&path, Duration::from_millis(100), "test").unwrap();
     }

@@ -14,19 +14,13 @@ static ORIGINAL_CORE_LIMIT: OnceLock<libc::rlimit> = OnceLock::new();
 pub fn harden_process() {
     #[cfg(unix)]
     {
-        let mut original = libc::rlimit {
-            rlim_cur: 0,
-            rlim_max: 0,
-        };
+        let mut original = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
         // SAFETY: getrlimit writes into a valid, owned rlimit struct.
         if unsafe { libc::getrlimit(libc::RLIMIT_CORE, &mut original) } == 0 {
             let _ = ORIGINAL_CORE_LIMIT.set(original);
         }
         // Lower only the soft limit, so the child of `exec` can get it back.
-        let off = libc::rlimit {
-            rlim_cur: 0,
-            rlim_max: original.rlim_max,
-        };
+        let off = libc::rlimit { rlim_cur: 0, rlim_max: original.rlim_max };
         // SAFETY: setrlimit reads a valid rlimit struct for the duration of the call.
         unsafe {
             libc::setrlimit(libc::RLIMIT_CORE, &off);

@@ -17,6 +17,7 @@ pub mod fsutil;
 pub mod hygiene;
 pub mod platform;
 pub mod protocol;
+pub mod rotation;
 pub mod store;
 pub mod time;
 pub mod token;
@@ -69,12 +70,7 @@ pub fn run(
         _ => Verbosity::Verbose,
     };
     let mut ctx = Context {
-        ui: Ui {
-            stdin,
-            stdout,
-            stderr,
-            verbosity,
-        },
+        ui: Ui { stdin, stdout, stderr, verbosity },
         env,
         clock,
         platform,
@@ -84,9 +80,10 @@ pub fn run(
     let result = match &cli.command {
         Command::Register(a) => ok(commands::register::run(&mut ctx, a)),
         Command::Token(a) => ok(commands::token::run(&mut ctx, a)),
-        Command::Status(a) => ok(commands::status::run(&mut ctx, a)),
+        Command::Status(a) => commands::status::run(&mut ctx, a),
         Command::Remove => ok(commands::remove::run(&mut ctx)),
         Command::Url(a) => ok(commands::url::run(&mut ctx, a)),
+        Command::Rotate(a) => ok(commands::rotate::run(&mut ctx, a)),
         Command::Git(a) => ok(commands::git::run(&mut ctx, a)),
         Command::Docker(a) => ok(commands::docker::run(&mut ctx, a)),
         Command::Kubectl => ok(commands::kubectl::run(&mut ctx)),

@@ -35,10 +35,7 @@ pub struct RealPlatform {
 
 impl Default for RealPlatform {
     fn default() -> Self {
-        RealPlatform {
-            store_timeout: STORE_TIMEOUT,
-            http: HttpSettings::default(),
-        }
+        RealPlatform { store_timeout: STORE_TIMEOUT, http: HttpSettings::default() }
     }
 }
 
@@ -73,19 +70,14 @@ impl Platform for RealPlatform {
     }
 
     fn exchange<'a>(&'a self, clock: &'a dyn Clock) -> Box<dyn TokenExchange + 'a> {
-        Box::new(HttpExchange {
-            settings: self.http.clone(),
-            clock,
-        })
+        Box::new(HttpExchange { settings: self.http.clone(), clock })
     }
 
     fn prompt_secret(&self, prompt: &str) -> Result<SecretString> {
         match rpassword::prompt_password(prompt) {
             Ok(s) => Ok(SecretString::from(s)),
-            Err(e) => Err(
-                Error::usage(format!("cannot read the secret from the terminal: {e}"))
-                    .with_hint("without a terminal, pipe the secret in with --secret-stdin"),
-            ),
+            Err(e) => Err(Error::usage(format!("cannot read the secret from the terminal: {e}"))
+                .with_hint("without a terminal, pipe the secret in with --secret-stdin")),
         }
     }
 }

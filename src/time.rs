@@ -39,12 +39,40 @@ pub fn rfc3339(t: UnixTime) -> String {
     let days = t.div_euclid(86_400);
     let secs = t.rem_euclid(86_400);
     let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", secs / 3600, secs % 3600 / 60, secs % 60)
+}
+
+/// Parses `YYYY-MM-DDTHH:MM:SSZ` (what [`rfc3339`] writes).
+pub fn parse_rfc3339(text: &str) -> Option<UnixTime> {
+    let b = text.as_bytes();
+    if b.len() != 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'T'
+        || b[13] != b':'
+        || b[16] != b':'
+        || b[19] != b'Z'
+    {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| text.get(r)?.parse::<i64>().ok();
+    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hh, mm, ss) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || hh > 23 || mm > 59 || ss > 60 {
+        return None;
+    }
+    Some(days_from_civil(y, m, d) * 86_400 + hh * 3600 + mm * 60 + ss)
+}
+
+/// Howard Hinnant's `days_from_civil`: (y, m, d) to days since 1970-01-01.
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
 }
 
 /// Howard Hinnant's `civil_from_days`: days since 1970-01-01 to (y, m, d).
@@ -84,9 +112,8 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             'd' => 86_400,
             _ => return Err(format!("unknown unit '{c}' in '{text}' (use s, m, h or d)")),
         };
-        let n: u64 = number
-            .parse()
-            .map_err(|_| format!("'{text}' is not a duration (examples: 90s, 5m, 1h30m)"))?;
+        let n: u64 =
+            number.parse().map_err(|_| format!("'{text}' is not a duration (examples: 90s, 5m, 1h30m)"))?;
         total = n
             .checked_mul(unit)
             .and_then(|v| total.checked_add(v))
@@ -94,9 +121,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         number.clear();
     }
     if !number.is_empty() {
-        return Err(format!(
-            "'{text}' ends without a unit (examples: 90s, 5m, 1h30m)"
-        ));
+        return Err(format!("'{text}' ends without a unit (examples: 90s, 5m, 1h30m)"));
     }
     Ok(Duration::from_secs(total))
 }
@@ -106,12 +131,7 @@ pub fn human_duration(secs: i64) -> String {
     if secs < 0 {
         return format!("-{}", human_duration(-secs));
     }
-    let (d, h, m, s) = (
-        secs / 86_400,
-        secs % 86_400 / 3600,
-        secs % 3600 / 60,
-        secs % 60,
-    );
+    let (d, h, m, s) = (secs / 86_400, secs % 86_400 / 3600, secs % 3600 / 60, secs % 60);
     match (d, h, m) {
         (0, 0, 0) => format!("{s}s"),
         (0, 0, _) => format!("{m}m {s}s"),
@@ -131,6 +151,16 @@ mod tests {
         assert_eq!(rfc3339(1_562_910_964), "2019-07-12T05:56:04Z");
         assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
         assert_eq!(rfc3339(-1), "1969-12-31T23:59:59Z");
+    }
+
+    #[test]
+    fn rfc3339_round_trip() {
+        for t in [0, 1_767_225_600, 951_782_400, 1_562_910_964, 4_102_444_799] {
+            assert_eq!(parse_rfc3339(&rfc3339(t)), Some(t), "{t}");
+        }
+        assert_eq!(parse_rfc3339("2026-01-01T00:00:00+01:00"), None);
+        assert_eq!(parse_rfc3339("2026-13-01T00:00:00Z"), None);
+        assert_eq!(parse_rfc3339(""), None);
     }
 
     #[test]

@@ -65,11 +65,7 @@ pub fn check_bearer_syntax(token: &str) -> Result<(), &'static str> {
     let ok = body
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/'));
-    if ok {
-        Ok(())
-    } else {
-        Err("the token contains characters that a bearer token cannot contain")
-    }
+    if ok { Ok(()) } else { Err("the token contains characters that a bearer token cannot contain") }
 }
 
 #[cfg(test)]
@@ -80,9 +76,7 @@ mod tests {
     fn bearer_alphabet() {
         assert!(check_bearer_syntax("eyJhbGciOi.J9-_~+/x==").is_ok());
         assert!(check_bearer_syntax("abc").is_ok());
-        for bad in [
-            "", "==", "a b", "a\nb", "a\rb", "a\0b", "a\"b", "a'b", "a=b", "é",
-        ] {
+        for bad in ["", "==", "a b", "a\nb", "a\rb", "a\0b", "a\"b", "a'b", "a=b", "é"] {
             assert!(check_bearer_syntax(bad).is_err(), "{bad:?}");
         }
         assert!(check_bearer_syntax(&"a".repeat(MAX_TOKEN_LEN)).is_ok());

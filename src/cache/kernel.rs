@@ -24,9 +24,7 @@ impl KernelCache {
         #[cfg(target_os = "linux")]
         {
             use linux_keyutils::{KeyRing, KeyRingIdentifier};
-            KeyRing::from_special_id(KeyRingIdentifier::User, false)
-                .ok()
-                .map(|ring| KernelCache { ring })
+            KeyRing::from_special_id(KeyRingIdentifier::User, false).ok().map(|ring| KernelCache { ring })
         }
         #[cfg(not(target_os = "linux"))]
         {
@@ -47,9 +45,7 @@ mod imp {
     }
 
     fn kernel_error(action: &str, e: KeyError) -> Error {
-        Error::unexpected(format!(
-            "cannot {action} the token in the kernel keyring: {e}"
-        ))
+        Error::unexpected(format!("cannot {action} the token in the kernel keyring: {e}"))
     }
 
     impl KernelCache {
@@ -57,9 +53,7 @@ mod imp {
             match self.ring.search(&description(key)) {
                 Ok(k) => Ok(Some(k)),
                 // Missing, expired, revoked: all just "no cached token".
-                Err(KeyError::KeyDoesNotExist | KeyError::KeyExpired | KeyError::KeyRevoked) => {
-                    Ok(None)
-                }
+                Err(KeyError::KeyDoesNotExist | KeyError::KeyExpired | KeyError::KeyRevoked) => Ok(None),
                 Err(KeyError::AccessDenied) => Ok(None),
                 Err(e) => Err(kernel_error("look up", e)),
             }
@@ -91,16 +85,11 @@ mod imp {
             let bytes = token.encode();
             // Adding a key with an existing description replaces its payload
             // in place, atomically for readers.
-            let k = self
-                .ring
-                .add_key(&description(key), &*bytes)
-                .map_err(|e| kernel_error("store", e))?;
+            let k = self.ring.add_key(&description(key), &*bytes).map_err(|e| kernel_error("store", e))?;
             // Possessor all; same-uid processes read it even from a session
             // keyring that does not link @u. Nobody else gets anything.
-            let perms = KeyPermissionsBuilder::builder()
-                .posessor(Permission::ALL)
-                .user(Permission::ALL)
-                .build();
+            let perms =
+                KeyPermissionsBuilder::builder().posessor(Permission::ALL).user(Permission::ALL).build();
             k.set_perms(perms).map_err(|e| kernel_error("protect", e))?;
             let ttl = token.token.expires_at().saturating_sub(now).max(1);
             k.set_timeout(usize::try_from(ttl).unwrap_or(usize::MAX))
@@ -110,10 +99,8 @@ mod imp {
         fn remove(&self, key: &str) -> Result<()> {
             if let Some(k) = self.find(key)? {
                 match k.invalidate() {
-                    Ok(())
-                    | Err(
-                        KeyError::KeyDoesNotExist | KeyError::KeyExpired | KeyError::KeyRevoked,
-                    ) => {}
+                    Ok(()) | Err(KeyError::KeyDoesNotExist | KeyError::KeyExpired | KeyError::KeyRevoked) => {
+                    }
                     Err(e) => return Err(kernel_error("remove", e)),
                 }
             }

@@ -76,9 +76,7 @@ impl std::str::FromStr for CacheSetting {
             "kernel" => Ok(CacheSetting::Kernel),
             "store" => Ok(CacheSetting::Store),
             "none" => Ok(CacheSetting::None),
-            other => Err(format!(
-                "unknown token cache '{other}' (expected auto, kernel, store or none)"
-            )),
+            other => Err(format!("unknown token cache '{other}' (expected auto, kernel, store or none)")),
         }
     }
 }

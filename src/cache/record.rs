@@ -86,9 +86,7 @@ mod tests {
         assert!(!back.is_for("https://eu2-cloud.acronis.com", "c2"));
         assert!(CachedToken::decode(&bytes[..bytes.len() - 1]).is_none());
         assert!(CachedToken::decode(b"{\"v\":2}").is_none());
-        let bad = String::from_utf8(bytes.to_vec())
-            .unwrap()
-            .replace("tok.en", "tok en");
+        let bad = String::from_utf8(bytes.to_vec()).unwrap().replace("tok.en", "tok en");
         assert!(CachedToken::decode(bad.as_bytes()).is_none());
     }
 }

@@ -9,7 +9,6 @@
 use std::path::Path;
 use std::time::Duration;
 
-use crate::datacenter::{ClientCredentials, TokenExchange};
 use crate::error::Result;
 use crate::fsutil::FileLock;
 use crate::time::{Clock, UnixTime};
@@ -31,13 +30,7 @@ pub struct TokenPolicy {
 
 impl TokenPolicy {
     /// Whether `cached` may be served for (`datacenter`, `client_id`) at `now`.
-    pub fn serves(
-        &self,
-        cached: &CachedToken,
-        datacenter: &str,
-        client_id: &str,
-        now: UnixTime,
-    ) -> bool {
+    pub fn serves(&self, cached: &CachedToken, datacenter: &str, client_id: &str, now: UnixTime) -> bool {
         !self.refresh
             && cached.is_for(datacenter, client_id)
             && cached.token.remaining(now) > 0
@@ -70,23 +63,20 @@ pub struct Binding<'a> {
     pub client_id: &'a str,
 }
 
-/// Returns a token for `binding`, from the cache or from one exchange.
-/// `credentials` is called only when an exchange is needed.
-#[allow(clippy::too_many_arguments)]
+/// Returns a token for `binding`, from the cache or from `fetch` (which
+/// loads the secret and exchanges it, and says which client the token is
+/// for), called only on a miss and only by one process at a time per binding.
 pub fn obtain_token(
     binding: &Binding<'_>,
     policy: TokenPolicy,
     cache: &dyn TokenCache,
     lock_dir: &Path,
     clock: &dyn Clock,
-    exchange: &dyn TokenExchange,
-    credentials: impl FnOnce() -> Result<ClientCredentials>,
+    fetch: impl FnOnce() -> Result<(AccessToken, String)>,
     on_cache_error: &mut dyn FnMut(&crate::error::Error),
 ) -> Result<Obtained> {
     let lookup = |on_err: &mut dyn FnMut(&crate::error::Error)| match cache.load(binding.key) {
-        Ok(Some(c)) if policy.serves(&c, binding.datacenter, binding.client_id, clock.now()) => {
-            Some(c.token)
-        }
+        Ok(Some(c)) if policy.serves(&c, binding.datacenter, binding.client_id, clock.now()) => Some(c.token),
         Ok(_) => None,
         Err(e) => {
             on_err(&e);
@@ -94,35 +84,24 @@ pub fn obtain_token(
         }
     };
     if let Some(token) = lookup(on_cache_error) {
-        return Ok(Obtained {
-            token,
-            origin: Origin::Cache,
-            cache_error: None,
-        });
+        return Ok(Obtained { token, origin: Origin::Cache, cache_error: None });
     }
     let lock_path = lock_dir.join(format!("{}.lock", binding.key));
     let _lock = FileLock::acquire(&lock_path, LOCK_WAIT, "token")?;
     if let Some(token) = lookup(on_cache_error) {
-        return Ok(Obtained {
-            token,
-            origin: Origin::CacheAfterWait,
-            cache_error: None,
-        });
+        return Ok(Obtained { token, origin: Origin::CacheAfterWait, cache_error: None });
     }
-    let creds = credentials()?;
-    let token = exchange.exchange(&creds)?;
+    let (token, client_id) = fetch()?;
+    // Recorded under the client it was really issued to: a token obtained
+    // with another client's credentials is never served for this binding.
     let record = CachedToken {
         datacenter: binding.datacenter.to_string(),
-        client_id: binding.client_id.to_string(),
+        client_id,
         token: token.clone(),
         obtained_at: clock.now(),
     };
     let cache_error = cache.save(binding.key, &record, clock.now()).err();
-    Ok(Obtained {
-        token,
-        origin: Origin::Exchange,
-        cache_error,
-    })
+    Ok(Obtained { token, origin: Origin::Exchange, cache_error })
 }
 
 #[cfg(test)]
@@ -133,7 +112,7 @@ mod tests {
 
     use super::*;
     use crate::cache::MemoryCache;
-    use crate::datacenter::DatacenterUrl;
+    use crate::datacenter::{ClientCredentials, DatacenterUrl, TokenExchange};
     use crate::error::Error;
     use crate::time::FixedClock;
 
@@ -172,50 +151,28 @@ mod tests {
 
     impl Rig {
         fn new() -> Self {
-            Rig {
-                cache: MemoryCache::default(),
-                dir: tempfile::tempdir().unwrap(),
-            }
+            Rig { cache: MemoryCache::default(), dir: tempfile::tempdir().unwrap() }
         }
 
-        fn get(
-            &self,
-            client: &str,
-            now: i64,
-            policy: TokenPolicy,
-            ex: &Counting,
-        ) -> Result<Obtained> {
-            let binding = Binding {
-                key: "p",
-                datacenter: DC,
-                client_id: client,
-            };
+        fn get(&self, client: &str, now: i64, policy: TokenPolicy, ex: &Counting) -> Result<Obtained> {
+            let binding = Binding { key: "p", datacenter: DC, client_id: client };
             obtain_token(
                 &binding,
                 policy,
                 &self.cache,
                 self.dir.path(),
                 &FixedClock(now),
-                ex,
-                || creds(client),
+                || Ok((ex.exchange(&creds(client)?)?, client.to_string())),
                 &mut |_| {},
             )
         }
     }
 
     fn exch(now: i64) -> Counting {
-        Counting {
-            calls: Cell::new(0),
-            lifetime: 7200,
-            now,
-            fail: false,
-        }
+        Counting { calls: Cell::new(0), lifetime: 7200, now, fail: false }
     }
 
-    const FIVE_MIN: TokenPolicy = TokenPolicy {
-        min_valid: 300,
-        refresh: false,
-    };
+    const FIVE_MIN: TokenPolicy = TokenPolicy { min_valid: 300, refresh: false };
 
     #[test]
     fn hit_after_first_exchange() {
@@ -235,33 +192,21 @@ mod tests {
         let ex = exch(0);
         rig.get("c", 0, FIVE_MIN, &ex).unwrap();
         // 7200 - 6901 = 299 s left: less than five minutes.
-        assert_eq!(
-            rig.get("c", 6901, FIVE_MIN, &ex).unwrap().origin,
-            Origin::Exchange
-        );
+        assert_eq!(rig.get("c", 6901, FIVE_MIN, &ex).unwrap().origin, Origin::Exchange);
         // 300 s left exactly is still enough.
         let rig = Rig::new();
         rig.get("c", 0, FIVE_MIN, &ex).unwrap();
-        assert_eq!(
-            rig.get("c", 6900, FIVE_MIN, &ex).unwrap().origin,
-            Origin::Cache
-        );
+        assert_eq!(rig.get("c", 6900, FIVE_MIN, &ex).unwrap().origin, Origin::Cache);
     }
 
     #[test]
     fn never_serves_expired_even_with_zero_margin() {
         let rig = Rig::new();
         let ex = exch(0);
-        let zero = TokenPolicy {
-            min_valid: 0,
-            refresh: false,
-        };
+        let zero = TokenPolicy { min_valid: 0, refresh: false };
         rig.get("c", 0, zero, &ex).unwrap();
         assert_eq!(rig.get("c", 7199, zero, &ex).unwrap().origin, Origin::Cache);
-        assert_eq!(
-            rig.get("c", 7200, zero, &ex).unwrap().origin,
-            Origin::Exchange
-        );
+        assert_eq!(rig.get("c", 7200, zero, &ex).unwrap().origin, Origin::Exchange);
     }
 
     #[test]
@@ -269,17 +214,7 @@ mod tests {
         let rig = Rig::new();
         let ex = exch(0);
         rig.get("c", 0, FIVE_MIN, &ex).unwrap();
-        let again = rig
-            .get(
-                "c",
-                1,
-                TokenPolicy {
-                    min_valid: 300,
-                    refresh: true,
-                },
-                &ex,
-            )
-            .unwrap();
+        let again = rig.get("c", 1, TokenPolicy { min_valid: 300, refresh: true }, &ex).unwrap();
         assert_eq!(again.origin, Origin::Exchange);
         assert_eq!(ex.calls.get(), 2);
     }
@@ -298,19 +233,10 @@ mod tests {
     fn failed_exchange_caches_nothing_and_keeps_the_old_token() {
         let rig = Rig::new();
         rig.get("c", 0, FIVE_MIN, &exch(0)).unwrap();
-        let failing = Counting {
-            fail: true,
-            ..exch(0)
-        };
-        let refresh = TokenPolicy {
-            min_valid: 300,
-            refresh: true,
-        };
+        let failing = Counting { fail: true, ..exch(0) };
+        let refresh = TokenPolicy { min_valid: 300, refresh: true };
         assert!(rig.get("c", 1, refresh, &failing).is_err());
-        assert_eq!(
-            rig.get("c", 2, FIVE_MIN, &failing).unwrap().token.expose(),
-            "tok-c-1"
-        );
+        assert_eq!(rig.get("c", 2, FIVE_MIN, &failing).unwrap().token.expose(), "tok-c-1");
     }
 
     #[test]
@@ -318,19 +244,14 @@ mod tests {
         let rig = Rig::new();
         let ex = exch(0);
         rig.get("c", 0, FIVE_MIN, &ex).unwrap();
-        let binding = Binding {
-            key: "p",
-            datacenter: DC,
-            client_id: "c",
-        };
+        let binding = Binding { key: "p", datacenter: DC, client_id: "c" };
         let got = obtain_token(
             &binding,
             FIVE_MIN,
             &rig.cache,
             rig.dir.path(),
             &FixedClock(10),
-            &ex,
-            || panic!("the secret was loaded on a cache hit"),
+            || -> Result<(AccessToken, String)> { panic!("the secret was loaded on a cache hit") },
             &mut |_| {},
         );
         assert!(got.is_ok());

@@ -56,9 +56,7 @@ impl TokenCache for MemoryCache {
         Ok(self.entries.borrow().get(key).cloned())
     }
     fn save(&self, key: &str, token: &CachedToken, _now: UnixTime) -> Result<()> {
-        self.entries
-            .borrow_mut()
-            .insert(key.to_string(), token.clone());
+        self.entries.borrow_mut().insert(key.to_string(), token.clone());
         Ok(())
     }
     fn remove(&self, key: &str) -> Result<()> {

@@ -29,8 +29,7 @@ fn answer(ctx: &mut Context<'_>, action: &str) -> Result<zeroize::Zeroizing<Vec<
     let out = |s: String| Ok(zeroize::Zeroizing::new(s.into_bytes()));
     match action {
         "get" => {
-            let (raw, source) =
-                server_source(ctx)?.ok_or_else(|| Error::no_credentials(NOT_FOUND))?;
+            let (raw, source) = server_source(ctx)?.ok_or_else(|| Error::no_credentials(NOT_FOUND))?;
             let token = token_for(ctx, &source, protocol_policy())?;
             out(docker::encode_get(&raw, source.client_id(), &token).to_string())
         }
@@ -50,26 +49,14 @@ fn answer(ctx: &mut Context<'_>, action: &str) -> Result<zeroize::Zeroizing<Vec<
         "list" => {
             let file = ctx.config_file()?;
             let config = file.load()?;
-            let entries: Vec<(String, String)> = config
-                .profiles
-                .values()
-                .map(|p| (p.datacenter.clone(), p.client_id.clone()))
-                .collect();
-            out(docker::encode_list(
-                entries.iter().map(|(u, c)| (u.as_str(), c.as_str())),
-            ))
+            let entries: Vec<(String, String)> =
+                config.profiles.values().map(|p| (p.datacenter.clone(), p.client_id.clone())).collect();
+            out(docker::encode_list(entries.iter().map(|(u, c)| (u.as_str(), c.as_str()))))
         }
-        "version" => out(format!(
-            "docker-credential-acronis (acronis-cred) {}\n",
-            env!("CARGO_PKG_VERSION")
-        )),
+        "version" => out(format!("docker-credential-acronis (acronis-cred) {}\n", env!("CARGO_PKG_VERSION"))),
         other => Err(Error::usage(format!(
             "Unknown credential action `{}`",
-            other
-                .chars()
-                .filter(|c| !c.is_control())
-                .take(40)
-                .collect::<String>()
+            other.chars().filter(|c| !c.is_control()).take(40).collect::<String>()
         ))),
     }
 }
@@ -80,14 +67,9 @@ fn server_source(ctx: &mut Context<'_>) -> Result<Option<(String, Source)>> {
         .map_err(|e| Error::usage(format!("cannot read the server URL: {e}")))?
         .ok_or_else(|| Error::usage("the server URL on standard input is too long"))?;
     let server = docker::parse_server_url(&input).map_err(Error::usage)?;
-    let scheme = server
-        .scheme
-        .as_deref()
-        .filter(|s| matches!(*s, "http" | "https"));
+    let scheme = server.scheme.as_deref().filter(|s| matches!(*s, "http" | "https"));
     if server.scheme.is_some() && scheme.is_none() {
         return Ok(None);
     }
-    Ok(ctx
-        .source_for_host(scheme, &server.authority)?
-        .map(|s| (server.raw, s)))
+    Ok(ctx.source_for_host(scheme, &server.authority)?.map(|s| (server.raw, s)))
 }

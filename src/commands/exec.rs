@@ -17,9 +17,7 @@ pub const EXIT_CANNOT_RUN: u8 = 126;
 
 pub fn run(ctx: &mut Context<'_>, args: &ExecArgs) -> Result<u8> {
     let Some((program, rest)) = args.command.split_first() else {
-        return Err(
-            Error::usage("no command given").with_hint("acronis-cred exec -- COMMAND [ARGS...]")
-        );
+        return Err(Error::usage("no command given").with_hint("acronis-cred exec -- COMMAND [ARGS...]"));
     };
     let source = ctx.source()?;
     let token = token_for(ctx, &source, protocol_policy())?;
@@ -35,15 +33,8 @@ pub fn run(ctx: &mut Context<'_>, args: &ExecArgs) -> Result<u8> {
     crate::hygiene::restore_for_child();
     let shown = program.to_string_lossy().into_owned();
     let failed = |e: std::io::Error| {
-        let code = if e.kind() == std::io::ErrorKind::NotFound {
-            EXIT_NOT_FOUND
-        } else {
-            EXIT_CANNOT_RUN
-        };
-        (
-            code,
-            Error::new(ErrorKind::Usage, format!("cannot run {shown}: {e}")),
-        )
+        let code = if e.kind() == std::io::ErrorKind::NotFound { EXIT_NOT_FOUND } else { EXIT_CANNOT_RUN };
+        (code, Error::new(ErrorKind::Usage, format!("cannot run {shown}: {e}")))
     };
     #[cfg(unix)]
     {

@@ -20,8 +20,8 @@ pub fn run(ctx: &mut Context<'_>, args: &GitArgs) -> Result<()> {
     let input = read_stdin(ctx, git::MAX_REQUEST)
         .map_err(|e| Error::usage(format!("cannot read git's request: {e}")))?
         .ok_or_else(|| Error::usage("git's request is too long"))?;
-    let request = GitRequest::parse(&input)
-        .map_err(|e| Error::usage(format!("malformed request from git: {e}")))?;
+    let request =
+        GitRequest::parse(&input).map_err(|e| Error::usage(format!("malformed request from git: {e}")))?;
     if op == "store" {
         // git reporting that the credential worked: nothing to keep.
         return Ok(());
@@ -34,9 +34,7 @@ pub fn run(ctx: &mut Context<'_>, args: &GitArgs) -> Result<()> {
         return Ok(());
     }
     let Some(source) = ctx.source_for_host(Some(protocol), host)? else {
-        ctx.ui.info(&format!(
-            "no profile for {protocol}://{host}; leaving it to other helpers"
-        ));
+        ctx.ui.info(&format!("no profile for {protocol}://{host}; leaving it to other helpers"));
         return Ok(());
     };
     if op == "erase" {
@@ -49,10 +47,7 @@ pub fn run(ctx: &mut Context<'_>, args: &GitArgs) -> Result<()> {
         expiry: token.expires_at() - PROTOCOL_MARGIN,
     };
     let bytes = git::encode_answer(&request, &answer).map_err(|e| {
-        Error::unexpected(format!(
-            "refusing to send a {} value that contains a line break",
-            e.0
-        ))
+        Error::unexpected(format!("refusing to send a {} value that contains a line break", e.0))
     })?;
     write_stdout(ctx, &zeroize::Zeroizing::new(bytes))
 }

@@ -9,8 +9,8 @@ use crate::protocol::kubectl;
 use super::token::{PROTOCOL_MARGIN, protocol_policy, token_for, write_stdout};
 
 pub fn run(ctx: &mut Context<'_>) -> Result<()> {
-    let api_version = kubectl::requested_api_version(ctx.env.get("KUBERNETES_EXEC_INFO"))
-        .map_err(Error::usage)?;
+    let api_version =
+        kubectl::requested_api_version(ctx.env.get("KUBERNETES_EXEC_INFO")).map_err(Error::usage)?;
     let source = ctx.source()?;
     let token = token_for(ctx, &source, protocol_policy())?;
     // client-go refreshes only once the expiry has passed: report it early.

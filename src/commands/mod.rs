@@ -8,6 +8,7 @@ mod helper_io;
 pub mod kubectl;
 pub mod register;
 pub mod remove;
+pub mod rotate;
 pub mod setup;
 pub mod status;
 pub mod terraform;

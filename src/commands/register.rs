@@ -32,11 +32,7 @@ pub fn run(ctx: &mut Context<'_>, args: &RegisterArgs) -> Result<()> {
 
     let choice = ctx.store_override()?.unwrap_or(match &existing {
         // Re-registering keeps the profile's store unless told otherwise.
-        Some(p) if !args.force => p
-            .store
-            .parse()
-            .map(StoreChoice::Kind)
-            .unwrap_or(StoreChoice::Auto),
+        Some(p) if !args.force => p.store.parse().map(StoreChoice::Kind).unwrap_or(StoreChoice::Auto),
         _ => StoreChoice::Auto,
     });
     let same_place = |p: &Profile| p.datacenter == datacenter.as_str() && p.client_id == client_id;
@@ -53,7 +49,7 @@ pub fn run(ctx: &mut Context<'_>, args: &RegisterArgs) -> Result<()> {
     let kind = ctx.resolve_store(choice)?;
     let store = ctx.platform.open_store(kind)?;
 
-    let secret = read_secret(ctx, args)?;
+    let secret = read_secret(ctx, args.secret_stdin, &format!("Client secret for {client_id}"))?;
 
     if let Some(p) = &existing
         && !args.force
@@ -77,11 +73,7 @@ pub fn run(ctx: &mut Context<'_>, args: &RegisterArgs) -> Result<()> {
         };
     }
 
-    let creds = ClientCredentials {
-        datacenter: datacenter.clone(),
-        client_id: client_id.clone(),
-        secret,
-    };
+    let creds = ClientCredentials { datacenter: datacenter.clone(), client_id: client_id.clone(), secret };
     let verified = if args.no_verify {
         None
     } else {
@@ -93,19 +85,21 @@ pub fn run(ctx: &mut Context<'_>, args: &RegisterArgs) -> Result<()> {
                 _ => Error::new(e.kind(), message).with_hint("check the client id, the secret and the datacenter URL, or pass --no-verify to store them unchecked"),
             }
         })?;
-        ctx.ui.info(&format!(
-            "the datacenter accepted the credentials of client {client_id}"
-        ));
+        ctx.ui.info(&format!("the datacenter accepted the credentials of client {client_id}"));
         Some(token)
     };
 
     let previous = store.get(&name)?;
+    let secret_changed = previous.as_ref().is_some_and(|p| p.expose_secret() != creds.secret.expose_secret());
     store.set(&name, &creds.secret)?;
     let now = rfc3339(ctx.clock.now());
     let written = file.update(|config| {
-        let registered_at = match config.profiles.get(&name) {
-            Some(p) if same_place(p) => p.registered_at.clone(),
-            _ => now.clone(),
+        let (registered_at, rotated_at) = match config.profiles.get(&name) {
+            Some(p) if same_place(p) => (
+                p.registered_at.clone(),
+                if secret_changed { Some(now.clone()) } else { p.rotated_at.clone() },
+            ),
+            _ => (now.clone(), None),
         };
         let old = config.profiles.insert(
             name.clone(),
@@ -116,10 +110,8 @@ pub fn run(ctx: &mut Context<'_>, args: &RegisterArgs) -> Result<()> {
                 token_cache: existing.as_ref().and_then(|p| p.token_cache.clone()),
                 registered_at,
                 updated_at: now.clone(),
-                other: existing
-                    .as_ref()
-                    .map(|p| p.other.clone())
-                    .unwrap_or_default(),
+                rotated_at,
+                other: existing.as_ref().map(|p| p.other.clone()).unwrap_or_default(),
             },
         );
         Ok((old, true))
@@ -133,10 +125,7 @@ pub fn run(ctx: &mut Context<'_>, args: &RegisterArgs) -> Result<()> {
                 None => store.delete(&name).map(|_| ()),
             };
             if let Err(r) = restored {
-                ctx.ui.warn(&format!(
-                    "could not restore the previous secret store entry: {}",
-                    r.message()
-                ));
+                ctx.ui.warn(&format!("could not restore the previous secret store entry: {}", r.message()));
             }
             return Err(e);
         }
@@ -146,10 +135,7 @@ pub fn run(ctx: &mut Context<'_>, args: &RegisterArgs) -> Result<()> {
     if let Some(old) = &old_profile
         && old.store != kind.name()
         && let Ok(old_kind) = old.store.parse::<StoreKind>()
-        && let Err(e) = ctx
-            .platform
-            .open_store(old_kind)
-            .and_then(|s| s.delete(&name))
+        && let Err(e) = ctx.platform.open_store(old_kind).and_then(|s| s.delete(&name))
     {
         ctx.ui.warn(&format!(
             "could not delete the old secret from the {} store: {}",
@@ -164,8 +150,7 @@ pub fn run(ctx: &mut Context<'_>, args: &RegisterArgs) -> Result<()> {
         kind.persistence()
     ));
     if args.no_verify {
-        ctx.ui
-            .note("the credentials were not verified (--no-verify)");
+        ctx.ui.note("the credentials were not verified (--no-verify)");
     }
     Ok(())
 }
@@ -203,31 +188,25 @@ fn refresh_cache(
             obtained_at: ctx.clock.now(),
         };
         if let Err(e) = cache.save(name, &record, ctx.clock.now()) {
-            ctx.ui.info(&format!(
-                "could not cache the verification token: {}",
-                e.message()
-            ));
+            ctx.ui.info(&format!("could not cache the verification token: {}", e.message()));
         }
     }
 }
 
-fn read_secret(ctx: &mut Context<'_>, args: &RegisterArgs) -> Result<SecretString> {
-    let secret = if args.secret_stdin {
+/// The secret from one line of stdin, or from a no-echo prompt on the
+/// terminal. Empty means cancelled: an error, and nothing is stored.
+pub fn read_secret(ctx: &mut Context<'_>, from_stdin: bool, prompt: &str) -> Result<SecretString> {
+    let secret = if from_stdin {
         read_secret_line(ctx.ui.stdin)?
     } else {
-        ctx.platform
-            .prompt_secret(&format!("Client secret for {}: ", args.client_id.trim()))?
+        ctx.platform.prompt_secret(&format!("{prompt}: "))?
     };
     let trimmed = secret.expose_secret().trim();
     if trimmed.is_empty() {
-        return Err(Error::usage(
-            "the client secret is empty; nothing was stored",
-        ));
+        return Err(Error::usage("the client secret is empty; nothing was stored"));
     }
     if trimmed.chars().any(char::is_control) {
-        return Err(Error::usage(
-            "the client secret contains control characters; nothing was stored",
-        ));
+        return Err(Error::usage("the client secret contains control characters; nothing was stored"));
     }
     if trimmed.len() == secret.expose_secret().len() {
         Ok(secret)
@@ -249,15 +228,11 @@ fn read_secret_line(stdin: &mut dyn BufRead) -> Result<SecretString> {
             buf.pop();
         }
     } else if buf.len() > MAX_SECRET {
-        return Err(Error::usage(format!(
-            "the secret on standard input is longer than {MAX_SECRET} bytes"
-        )));
+        return Err(Error::usage(format!("the secret on standard input is longer than {MAX_SECRET} bytes")));
     }
     match std::str::from_utf8(&buf) {
         Ok(text) => Ok(SecretString::from(text)),
-        Err(_) => Err(Error::usage(
-            "the secret on standard input is not UTF-8 text",
-        )),
+        Err(_) => Err(Error::usage("the secret on standard input is not UTF-8 text")),
     }
 }
 
@@ -273,8 +248,7 @@ mod tests {
 
     #[test]
     fn secret_line() {
-        let read =
-            |input: &[u8]| read_secret_line(&mut &input[..]).map(|s| s.expose_secret().to_string());
+        let read = |input: &[u8]| read_secret_line(&mut &input[..]).map(|s| s.expose_secret().to_string());
         assert_eq!(read(b"abc\nrest").unwrap(), "abc");
         assert_eq!(read(b"abc\r\n").unwrap(), "abc");
         assert_eq!(read(b"abc").unwrap(), "abc");

@@ -14,14 +14,11 @@ pub fn run(ctx: &mut Context<'_>) -> Result<()> {
         if let Some(choice) = ctx.store_override()? {
             let kind = ctx.resolve_store(choice)?;
             if ctx.platform.open_store(kind)?.delete(&name)? {
-                ctx.ui.note(&format!(
-                    "deleted a leftover secret for '{name}' from the {kind} store"
-                ));
+                ctx.ui.note(&format!("deleted a leftover secret for '{name}' from the {kind} store"));
                 return Ok(());
             }
         }
-        ctx.ui
-            .note(&format!("no profile named '{name}'; nothing to remove"));
+        ctx.ui.note(&format!("no profile named '{name}'; nothing to remove"));
         return Ok(());
     }
     let profile = ctx.load_profile(&name)?;
@@ -34,14 +31,16 @@ pub fn run(ctx: &mut Context<'_>) -> Result<()> {
         kernel.remove(&name)?;
     }
     store.delete(&crate::store::token_account(&name))?;
+    // An unfinished rotation of this profile goes too.
+    store.delete(&crate::rotation::pending_account(&name))?;
+    store.delete(&crate::rotation::previous_account(&name))?;
+    if let Some(dir) = ctx.env.state_dir() {
+        crate::rotation::JournalFile::new(dir, &name).remove()?;
+    }
     file.update(|config| Ok(((), config.profiles.remove(&name).is_some())))?;
     ctx.ui.note(&format!(
         "removed profile '{name}'{}",
-        if had_secret {
-            ""
-        } else {
-            " (its secret was already gone from the store)"
-        }
+        if had_secret { "" } else { " (its secret was already gone from the store)" }
     ));
     Ok(())
 }

@@ -23,9 +23,16 @@ struct Row {
     cached_expiry: Option<i64>,
     registered_at: Option<String>,
     updated_at: Option<String>,
+    rotated_at: Option<String>,
+    /// Days since the secret was registered or last rotated.
+    secret_age_days: Option<i64>,
+    rotation: Option<crate::rotation::Journal>,
 }
 
-pub fn run(ctx: &mut Context<'_>, args: &StatusArgs) -> Result<()> {
+/// Exit status of `status --max-age` when a secret is too old.
+pub const EXIT_TOO_OLD: u8 = 7;
+
+pub fn run(ctx: &mut Context<'_>, args: &StatusArgs) -> Result<u8> {
     let file = ctx.config_file()?;
     let config = file.load()?;
     let names: Vec<String> = match ctx.explicit_profile() {
@@ -58,6 +65,9 @@ pub fn run(ctx: &mut Context<'_>, args: &StatusArgs) -> Result<()> {
             cached_expiry: cached.map(|c| c.token.expires_at()),
             registered_at: None,
             updated_at: None,
+            rotated_at: None,
+            secret_age_days: None,
+            rotation: None,
         });
     }
     let now = ctx.clock.now();
@@ -67,24 +77,38 @@ pub fn run(ctx: &mut Context<'_>, args: &StatusArgs) -> Result<()> {
         render_text(&rows, now, &file.path().display().to_string())
     };
     if rows.is_empty() && !args.json {
-        ctx.ui.note(&format!(
-            "no profiles registered in {}",
-            file.path().display()
-        ));
+        ctx.ui.note(&format!("no profiles registered in {}", file.path().display()));
         ctx.ui.note("register one: acronis-cred register --datacenter https://DC-cloud.acronis.com --client-id CLIENT_ID");
-        return Ok(());
+        return Ok(0);
     }
-    super::token::write_stdout(ctx, out.as_bytes())
+    super::token::write_stdout(ctx, out.as_bytes())?;
+    if let Some(max) = args.max_age {
+        let old: Vec<String> = rows
+            .iter()
+            .filter(|r| r.secret_age_days.is_some_and(|d| d > i64::from(max)))
+            .map(|r| format!("{} ({} days)", r.name, r.secret_age_days.unwrap_or_default()))
+            .collect();
+        if !old.is_empty() {
+            ctx.ui.warn(&format!(
+                "secrets older than {max} days: {}; rotate them with `acronis-cred rotate`",
+                old.join(", ")
+            ));
+            return Ok(EXIT_TOO_OLD);
+        }
+    }
+    Ok(0)
+}
+
+/// Days between an RFC 3339 UTC time written by this tool and `now`.
+fn age_days(at: &str, now: i64) -> Option<i64> {
+    crate::time::parse_rfc3339(at).map(|t| (now - t).max(0) / 86_400)
 }
 
 fn profile_row(ctx: &mut Context<'_>, name: &str) -> Result<Row> {
     let profile = ctx.load_profile(name)?;
     let (secret, cache_tier, cached_expiry) = match ctx.platform.open_store(profile.store) {
         Ok(store) => {
-            let secret = store
-                .get(name)
-                .map(|s| s.is_some())
-                .map_err(|e| e.message().to_string());
+            let secret = store.get(name).map(|s| s.is_some()).map_err(|e| e.message().to_string());
             let cache = ctx.profile_cache(&profile, &store)?;
             let cached = cache
                 .load(name)
@@ -96,7 +120,15 @@ fn profile_row(ctx: &mut Context<'_>, name: &str) -> Result<Row> {
         }
         Err(e) => (Err(e.message().to_string()), CacheTier::None, None),
     };
+    let since = profile.profile.rotated_at.as_deref().unwrap_or(&profile.profile.registered_at);
+    let rotation = ctx
+        .env
+        .state_dir()
+        .and_then(|dir| crate::rotation::JournalFile::new(dir, name).load().ok().flatten());
     Ok(Row {
+        secret_age_days: age_days(since, ctx.clock.now()),
+        rotated_at: profile.profile.rotated_at.clone(),
+        rotation,
         name: name.to_string(),
         datacenter: profile.datacenter.to_string(),
         client_id: profile.profile.client_id.clone(),
@@ -123,10 +155,7 @@ fn render_text(rows: &[Row], now: i64, config_path: &str) -> String {
                 let _ = writeln!(out, "  secret store  {s} ({p})");
             }
             _ => {
-                let _ = writeln!(
-                    out,
-                    "  secret store  environment variables (ACRONIS_CLIENT_SECRET)"
-                );
+                let _ = writeln!(out, "  secret store  environment variables (ACRONIS_CLIENT_SECRET)");
             }
         }
         let secret = match &r.secret {
@@ -137,11 +166,9 @@ fn render_text(rows: &[Row], now: i64, config_path: &str) -> String {
         let _ = writeln!(out, "  secret        {secret}");
         let _ = writeln!(out, "  token cache   {}", r.cache_tier.describe());
         let cached = match r.cached_expiry {
-            Some(exp) if exp > now => format!(
-                "valid until {} ({} left)",
-                rfc3339(exp),
-                human_duration(exp - now)
-            ),
+            Some(exp) if exp > now => {
+                format!("valid until {} ({} left)", rfc3339(exp), human_duration(exp - now))
+            }
             Some(exp) => format!("expired at {}", rfc3339(exp)),
             None => "none".to_string(),
         };
@@ -151,6 +178,24 @@ fn render_text(rows: &[Row], now: i64, config_path: &str) -> String {
         }
         if let Some(at) = &r.updated_at {
             let _ = writeln!(out, "  updated       {at}");
+        }
+        if let Some(at) = &r.rotated_at {
+            let _ = writeln!(out, "  rotated       {at}");
+        }
+        if let Some(days) = r.secret_age_days {
+            let _ = writeln!(out, "  secret age    {days} days");
+        }
+        if let Some(j) = &r.rotation {
+            let _ = writeln!(
+                out,
+                "  rotation      PENDING: {} at step {} since {} (finish: rotate --resume, undo: rotate --abort)",
+                match j.mode {
+                    crate::rotation::Mode::Secret => "new secret",
+                    crate::rotation::Mode::ReplaceClient => "new API client",
+                },
+                j.step.name(),
+                j.started_at
+            );
         }
     }
     out
@@ -178,6 +223,15 @@ fn render_json(rows: &[Row], now: i64) -> String {
                 })),
                 "registered_at": r.registered_at,
                 "updated_at": r.updated_at,
+                "rotated_at": r.rotated_at,
+                "secret_age_days": r.secret_age_days,
+                "pending_rotation": r.rotation.as_ref().map(|j| json!({
+                    "mode": j.mode,
+                    "step": j.step.name(),
+                    "started_at": j.started_at,
+                    "old_client_id": j.old_client_id,
+                    "new_client_id": j.new_client_id,
+                })),
             })
         })
         .collect();

@@ -24,10 +24,8 @@ pub fn run(ctx: &mut Context<'_>, args: &TerraformArgs) -> Result<()> {
             // Read to the end as the protocol asks, then refuse: the secret
             // is registered with `register`, never through terraform.
             let _ = read_stdin(ctx, terraform::MAX_STORE_INPUT);
-            Err(
-                Error::usage("acronis-cred does not store credentials given by terraform")
-                    .with_hint("register the API client with `acronis-cred register`"),
-            )
+            Err(Error::usage("acronis-cred does not store credentials given by terraform")
+                .with_hint("register the API client with `acronis-cred register`"))
         }
         Operation::Forget => {
             if let Some(source) = ctx.source_for_host(None, &host)? {

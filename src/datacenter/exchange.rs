@@ -52,9 +52,7 @@ impl TokenExchange for HttpExchange<'_> {
 /// `Basic base64(client_id:client_secret)`, marked sensitive so the HTTP stack
 /// never prints it. Intermediate buffers are zeroed when dropped.
 fn basic_auth(client_id: &str, secret: &SecretString) -> Result<HeaderValue> {
-    let mut plain = Zeroizing::new(Vec::with_capacity(
-        client_id.len() + 1 + secret.expose_secret().len(),
-    ));
+    let mut plain = Zeroizing::new(Vec::with_capacity(client_id.len() + 1 + secret.expose_secret().len()));
     plain.extend_from_slice(client_id.as_bytes());
     plain.push(b':');
     plain.extend_from_slice(secret.expose_secret().as_bytes());
@@ -62,9 +60,8 @@ fn basic_auth(client_id: &str, secret: &SecretString) -> Result<HeaderValue> {
     let mut header = Zeroizing::new(String::with_capacity(6 + plain.len().div_ceil(3) * 4));
     header.push_str("Basic ");
     base64::engine::general_purpose::STANDARD.encode_string(&*plain, &mut header);
-    let mut value = HeaderValue::from_str(&header).map_err(|_| {
-        Error::usage("the client id or secret contains characters that cannot be sent")
-    })?;
+    let mut value = HeaderValue::from_str(&header)
+        .map_err(|_| Error::usage("the client id or secret contains characters that cannot be sent"))?;
     value.set_sensitive(true);
     Ok(value)
 }

@@ -21,17 +21,11 @@ pub struct HttpSettings {
 
 impl Default for HttpSettings {
     fn default() -> Self {
-        HttpSettings {
-            connect_timeout: Duration::from_secs(10),
-            timeout: Duration::from_secs(30),
-        }
+        HttpSettings { connect_timeout: Duration::from_secs(10), timeout: Duration::from_secs(30) }
     }
 }
 
-pub(crate) fn client(
-    dc: &DatacenterUrl,
-    settings: &HttpSettings,
-) -> Result<reqwest::blocking::Client> {
+pub(crate) fn client(dc: &DatacenterUrl, settings: &HttpSettings) -> Result<reqwest::blocking::Client> {
     reqwest::blocking::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(settings.connect_timeout)
@@ -53,10 +47,8 @@ fn tls_config(dc: &DatacenterUrl) -> Result<rustls::ClientConfig> {
             let _ = roots.add(cert);
         }
         if roots.is_empty() {
-            return Err(
-                Error::unexpected("no trusted CA certificates found on this system")
-                    .with_hint("install the ca-certificates package"),
-            );
+            return Err(Error::unexpected("no trusted CA certificates found on this system")
+                .with_hint("install the ca-certificates package"));
         }
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -76,9 +68,7 @@ pub(crate) fn read_body(response: reqwest::blocking::Response) -> Result<Vec<u8>
         .read_to_end(&mut body)
         .map_err(|e| Error::unavailable(format!("reading the datacenter's answer failed: {e}")))?;
     if body.len() as u64 > MAX_BODY {
-        return Err(Error::unavailable(
-            "the datacenter's answer is larger than 1 MiB; refusing it",
-        ));
+        return Err(Error::unavailable("the datacenter's answer is larger than 1 MiB; refusing it"));
     }
     Ok(body)
 }

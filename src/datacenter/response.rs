@@ -21,12 +21,7 @@ struct TokenBody {
 ///
 /// `client_id` only appears in messages. Nothing in the body is echoed except
 /// the platform's own error code and description.
-pub fn parse_token_response(
-    status: u16,
-    body: &[u8],
-    now: UnixTime,
-    client_id: &str,
-) -> Result<AccessToken> {
+pub fn parse_token_response(status: u16, body: &[u8], now: UnixTime, client_id: &str) -> Result<AccessToken> {
     match status {
         200 => parse_success(body, now),
         401 => Err(rejected(client_id, body)),
@@ -54,11 +49,8 @@ pub fn parse_token_response(
 }
 
 fn parse_success(body: &[u8], now: UnixTime) -> Result<AccessToken> {
-    let malformed = |what: &str| {
-        Error::unavailable(format!(
-            "the datacenter's token answer is malformed: {what}"
-        ))
-    };
+    let malformed =
+        |what: &str| Error::unavailable(format!("the datacenter's token answer is malformed: {what}"));
     let parsed: TokenBody = serde_json::from_slice(body)
         // serde_json's messages can quote the input (the token): say only which kind.
         .map_err(|e| {
@@ -71,10 +63,7 @@ fn parse_success(body: &[u8], now: UnixTime) -> Result<AccessToken> {
     if let Some(kind) = parsed.token_type.as_deref()
         && !kind.eq_ignore_ascii_case("bearer")
     {
-        return Err(malformed(&format!(
-            "token_type is '{}', not bearer",
-            sanitize(kind, 40)
-        )));
+        return Err(malformed(&format!("token_type is '{}', not bearer", sanitize(kind, 40))));
     }
     let Some(value) = parsed.access_token else {
         return Err(malformed("no access_token"));
@@ -104,11 +93,9 @@ fn parse_success(body: &[u8], now: UnixTime) -> Result<AccessToken> {
 /// numeric string, as generic OAuth2 servers vary.
 fn seconds(v: &serde_json::Value) -> Option<i64> {
     match v {
-        serde_json::Value::Number(n) => n.as_i64().or_else(|| {
-            n.as_f64()
-                .filter(|f| f.is_finite())
-                .map(|f| f.floor() as i64)
-        }),
+        serde_json::Value::Number(n) => {
+            n.as_i64().or_else(|| n.as_f64().filter(|f| f.is_finite()).map(|f| f.floor() as i64))
+        }
         serde_json::Value::String(s) => s.trim().parse::<i64>().ok(),
         _ => None,
     }
@@ -118,9 +105,8 @@ fn seconds(v: &serde_json::Value) -> Option<i64> {
 /// is only used to decide when to ask again, never to trust the token.
 fn jwt_exp(token: &str) -> Option<i64> {
     let payload = token.split('.').nth(1)?;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload.trim_end_matches('='))
-        .ok()?;
+    let bytes =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
     let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
     seconds(claims.get("exp")?)
 }
@@ -136,14 +122,12 @@ fn is_credential_error(body: &[u8]) -> bool {
 }
 
 fn rejected(client_id: &str, body: &[u8]) -> Error {
-    let detail = platform_message(body)
-        .map(|m| format!(" ({m})"))
-        .unwrap_or_default();
+    let detail = platform_message(body).map(|m| format!(" ({m})")).unwrap_or_default();
     Error::rejected(format!(
         "the datacenter rejected the credentials of API client {client_id}{detail}"
     ))
     .with_hint(
-        "if the secret was reset in the management console, store the new one with: acronis-cred register --force ...",
+        "a secret reset in the management console is the usual cause: store the new secret with `acronis-cred rotate`",
     )
 }
 
@@ -154,12 +138,10 @@ pub fn platform_message(body: &[u8]) -> Option<String> {
     let v: serde_json::Value = serde_json::from_slice(body).ok()?;
     let error = v.get("error")?;
     let text = match error {
-        serde_json::Value::String(code) => {
-            match v.get("error_description").and_then(|d| d.as_str()) {
-                Some(desc) if !desc.is_empty() => format!("{code}: {desc}"),
-                _ => code.clone(),
-            }
-        }
+        serde_json::Value::String(code) => match v.get("error_description").and_then(|d| d.as_str()) {
+            Some(desc) if !desc.is_empty() => format!("{code}: {desc}"),
+            _ => code.clone(),
+        },
         serde_json::Value::Object(obj) => {
             let code = match obj.get("code") {
                 Some(serde_json::Value::Number(n)) => Some(n.to_string()),
@@ -182,11 +164,7 @@ pub fn platform_message(body: &[u8]) -> Option<String> {
 /// Drops control characters and bounds the length of text that came from the
 /// network before it reaches a terminal.
 fn sanitize(text: &str, max_chars: usize) -> String {
-    let mut out: String = text
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(max_chars)
-        .collect();
+    let mut out: String = text.chars().filter(|c| !c.is_control()).take(max_chars).collect();
     if text.chars().filter(|c| !c.is_control()).count() > max_chars {
         out.push('…');
     }
@@ -213,37 +191,26 @@ mod tests {
 
     #[test]
     fn documented_answer() {
-        let t = ok(
-            r#"{"access_token":"eyJ.a.b","expires_on":1700007200,"id_token":"x","token_type":"bearer"}"#,
-        );
+        let t =
+            ok(r#"{"access_token":"eyJ.a.b","expires_on":1700007200,"id_token":"x","token_type":"bearer"}"#);
         assert_eq!(t.expose(), "eyJ.a.b");
         assert_eq!(t.expires_at(), 1_700_007_200);
     }
 
     #[test]
     fn expiry_sources_in_order() {
-        assert_eq!(
-            ok(r#"{"access_token":"t","expires_in":3600}"#).expires_at(),
-            NOW + 3600
-        );
+        assert_eq!(ok(r#"{"access_token":"t","expires_in":3600}"#).expires_at(), NOW + 3600);
         assert_eq!(
             ok(r#"{"access_token":"t","expires_on":"1700000100","expires_in":5}"#).expires_at(),
             NOW + 100
         );
-        assert_eq!(
-            ok(r#"{"access_token":"t","expires_on":1700000100.9}"#).expires_at(),
-            NOW + 100
-        );
+        assert_eq!(ok(r#"{"access_token":"t","expires_on":1700000100.9}"#).expires_at(), NOW + 100);
         // header {"alg":"none"}, payload {"exp":1700000500}
         let jwt = format!(
             "eyJhbGciOiJub25lIn0.{}.sig",
-            base64::engine::general_purpose::URL_SAFE_NO_PAD
-                .encode(br#"{"exp":1700000500,"sub":"c"}"#)
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(br#"{"exp":1700000500,"sub":"c"}"#)
         );
-        assert_eq!(
-            ok(&format!(r#"{{"access_token":"{jwt}"}}"#)).expires_at(),
-            NOW + 500
-        );
+        assert_eq!(ok(&format!(r#"{{"access_token":"{jwt}"}}"#)).expires_at(), NOW + 500);
     }
 
     #[test]
@@ -251,10 +218,7 @@ mod tests {
         let (k, m) = kind(200, r#"{"access_token":"opaque"}"#);
         assert_eq!(k, ErrorKind::Unavailable);
         assert!(m.contains("no expiry"), "{m}");
-        let (_, m) = kind(
-            200,
-            &format!(r#"{{"access_token":"t","expires_on":{}}}"#, NOW - 10),
-        );
+        let (_, m) = kind(200, &format!(r#"{{"access_token":"t","expires_on":{}}}"#, NOW - 10));
         assert!(m.contains("expired"), "{m}");
         let (_, m) = kind(200, r#"{"access_token":"t","expires_on":true}"#);
         assert!(m.contains("expires_on"), "{m}");
@@ -264,52 +228,29 @@ mod tests {
     fn refuses_malformed_success() {
         assert!(kind(200, "{").1.contains("malformed"));
         assert!(kind(200, "<html>oops</html>").1.contains("malformed"));
+        assert!(kind(200, r#"{"expires_on":1800000000}"#).1.contains("no access_token"));
+        assert!(kind(200, r#"{"access_token":"a\nb","expires_on":1800000000}"#).1.contains("characters"));
         assert!(
-            kind(200, r#"{"expires_on":1800000000}"#)
-                .1
-                .contains("no access_token")
-        );
-        assert!(
-            kind(200, r#"{"access_token":"a\nb","expires_on":1800000000}"#)
-                .1
-                .contains("characters")
-        );
-        assert!(
-            kind(
-                200,
-                r#"{"access_token":"t","expires_on":1800000000,"token_type":"mac"}"#
-            )
-            .1
-            .contains("mac")
+            kind(200, r#"{"access_token":"t","expires_on":1800000000,"token_type":"mac"}"#).1.contains("mac")
         );
     }
 
     #[test]
     fn malformed_token_is_not_echoed() {
-        let (_, m) = kind(
-            200,
-            r#"{"access_token":"leaky secret\n","expires_on":1800000000}"#,
-        );
+        let (_, m) = kind(200, r#"{"access_token":"leaky secret\n","expires_on":1800000000}"#);
         assert!(!m.contains("leaky"), "{m}");
     }
 
     #[test]
     fn status_mapping() {
-        let oauth =
-            r#"{"error":"invalid_client","error_description":"Client authentication failed"}"#;
+        let oauth = r#"{"error":"invalid_client","error_description":"Client authentication failed"}"#;
         let (k, m) = kind(401, oauth);
         assert_eq!(k, ErrorKind::Rejected);
-        assert!(
-            m.contains("invalid_client: Client authentication failed") && m.contains("cid"),
-            "{m}"
-        );
+        assert!(m.contains("invalid_client: Client authentication failed") && m.contains("cid"), "{m}");
         assert_eq!(kind(400, oauth).0, ErrorKind::Rejected);
         assert_eq!(kind(401, "").0, ErrorKind::Rejected);
         assert_eq!(kind(403, "").0, ErrorKind::Rejected);
-        assert_eq!(
-            kind(400, r#"{"error":"invalid_request"}"#).0,
-            ErrorKind::Unexpected
-        );
+        assert_eq!(kind(400, r#"{"error":"invalid_request"}"#).0, ErrorKind::Unexpected);
         assert_eq!(kind(429, "").0, ErrorKind::Unavailable);
         assert_eq!(kind(500, "").0, ErrorKind::Unavailable);
         assert_eq!(kind(503, "<html>").0, ErrorKind::Unavailable);
@@ -326,10 +267,7 @@ mod tests {
             platform_message(body.as_bytes()).unwrap(),
             "It is prohibited to delete a non-disabled tenant. (code 1006)"
         );
-        assert_eq!(
-            platform_message(br#"{"error":"x\u001b[31m"}"#).unwrap(),
-            "x[31m"
-        );
+        assert_eq!(platform_message(br#"{"error":"x\u001b[31m"}"#).unwrap(), "x[31m");
         assert_eq!(platform_message(b"not json"), None);
         let long = format!(r#"{{"error":"{}"}}"#, "a".repeat(1000));
         assert!(platform_message(long.as_bytes()).unwrap().chars().count() <= 301);

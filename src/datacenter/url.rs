@@ -29,21 +29,14 @@ impl DatacenterUrl {
     pub fn parse(input: &str) -> Result<Self, String> {
         let text = input.trim();
         // A URL with user information may carry a password: never echo it.
-        let text_shown = if text.contains('@') {
-            "the datacenter URL"
-        } else {
-            text
-        };
+        let text_shown = if text.contains('@') { "the datacenter URL" } else { text };
         if text.is_empty() {
             return Err("the datacenter URL is empty".into());
         }
         if !text.contains("://") {
-            return Err(format!(
-                "'{text}' has no scheme; write it as https://{text}"
-            ));
+            return Err(format!("'{text}' has no scheme; write it as https://{text}"));
         }
-        let url =
-            Url::parse(text).map_err(|e| format!("'{text_shown}' is not a valid URL: {e}"))?;
+        let url = Url::parse(text).map_err(|e| format!("'{text_shown}' is not a valid URL: {e}"))?;
         match url.scheme() {
             "https" => {}
             "http" if is_loopback(&url) => {}
@@ -67,14 +60,10 @@ impl DatacenterUrl {
             ));
         }
         if url.query().is_some() {
-            return Err(format!(
-                "'{text}' has a query string; give only scheme, host and port"
-            ));
+            return Err(format!("'{text}' has a query string; give only scheme, host and port"));
         }
         if url.fragment().is_some() {
-            return Err(format!(
-                "'{text}' has a fragment ('#...'); give only scheme, host and port"
-            ));
+            return Err(format!("'{text}' has a fragment ('#...'); give only scheme, host and port"));
         }
         let origin = url.origin().ascii_serialization();
         Ok(DatacenterUrl { url, origin })
@@ -141,9 +130,7 @@ mod tests {
     use super::*;
 
     fn ok(s: &str) -> String {
-        DatacenterUrl::parse(s)
-            .map(|u| u.to_string())
-            .unwrap_or_else(|e| panic!("{s}: {e}"))
+        DatacenterUrl::parse(s).map(|u| u.to_string()).unwrap_or_else(|e| panic!("{s}: {e}"))
     }
 
     fn err(s: &str) -> String {
@@ -155,22 +142,10 @@ mod tests {
 
     #[test]
     fn normalises() {
-        assert_eq!(
-            ok("https://eu2-cloud.acronis.com"),
-            "https://eu2-cloud.acronis.com"
-        );
-        assert_eq!(
-            ok("https://eu2-cloud.acronis.com/"),
-            "https://eu2-cloud.acronis.com"
-        );
-        assert_eq!(
-            ok("  https://EU2-Cloud.Acronis.com/ "),
-            "https://eu2-cloud.acronis.com"
-        );
-        assert_eq!(
-            ok("https://eu2-cloud.acronis.com:443/"),
-            "https://eu2-cloud.acronis.com"
-        );
+        assert_eq!(ok("https://eu2-cloud.acronis.com"), "https://eu2-cloud.acronis.com");
+        assert_eq!(ok("https://eu2-cloud.acronis.com/"), "https://eu2-cloud.acronis.com");
+        assert_eq!(ok("  https://EU2-Cloud.Acronis.com/ "), "https://eu2-cloud.acronis.com");
+        assert_eq!(ok("https://eu2-cloud.acronis.com:443/"), "https://eu2-cloud.acronis.com");
         assert_eq!(ok("https://dc.example:8443"), "https://dc.example:8443");
         assert_eq!(ok("http://127.0.0.1:8080/"), "http://127.0.0.1:8080");
         assert_eq!(ok("http://127.1.2.3:1"), "http://127.1.2.3:1");
@@ -202,18 +177,9 @@ mod tests {
     #[test]
     fn bases_and_authority() {
         let dc = DatacenterUrl::parse("https://eu2-cloud.acronis.com/").unwrap();
-        assert_eq!(
-            dc.api_base(Api::Account),
-            "https://eu2-cloud.acronis.com/api/2"
-        );
-        assert_eq!(
-            dc.api_base(Api::AgentManager),
-            "https://eu2-cloud.acronis.com/api/agent_manager/v2"
-        );
-        assert_eq!(
-            dc.token_endpoint(),
-            "https://eu2-cloud.acronis.com/api/2/idp/token"
-        );
+        assert_eq!(dc.api_base(Api::Account), "https://eu2-cloud.acronis.com/api/2");
+        assert_eq!(dc.api_base(Api::AgentManager), "https://eu2-cloud.acronis.com/api/agent_manager/v2");
+        assert_eq!(dc.token_endpoint(), "https://eu2-cloud.acronis.com/api/2/idp/token");
         assert_eq!(dc.authority(), "eu2-cloud.acronis.com");
         let local = DatacenterUrl::parse("http://127.0.0.1:4567").unwrap();
         assert_eq!(local.authority(), "127.0.0.1:4567");

@@ -23,8 +23,7 @@ pub fn parse_server_url(input: &[u8]) -> Result<ServerUrl, String> {
     if input.len() > MAX_INPUT {
         return Err("the server URL is too long".into());
     }
-    let text =
-        std::str::from_utf8(input).map_err(|_| "the server URL is not UTF-8 text".to_string())?;
+    let text = std::str::from_utf8(input).map_err(|_| "the server URL is not UTF-8 text".to_string())?;
     let raw = text.trim();
     if raw.is_empty() {
         return Err("no server URL on standard input".into());
@@ -46,11 +45,7 @@ pub fn parse_server_url(input: &[u8]) -> Result<ServerUrl, String> {
         (Some("https") | None, Some(host)) => host.to_string(),
         _ => authority,
     };
-    Ok(ServerUrl {
-        raw: raw.to_string(),
-        scheme,
-        authority,
-    })
+    Ok(ServerUrl { raw: raw.to_string(), scheme, authority })
 }
 
 /// `{"ServerURL":...,"Username":...,"Secret":...}` and a newline.
@@ -108,14 +103,8 @@ mod tests {
             p("https://EU2-cloud.acronis.com/v2/\n"),
             Ok((Some("https".into()), "eu2-cloud.acronis.com".into()))
         );
-        assert_eq!(
-            p("eu2-cloud.acronis.com:443"),
-            Ok((None, "eu2-cloud.acronis.com".into()))
-        );
-        assert_eq!(
-            p("http://127.0.0.1:8080"),
-            Ok((Some("http".into()), "127.0.0.1:8080".into()))
-        );
+        assert_eq!(p("eu2-cloud.acronis.com:443"), Ok((None, "eu2-cloud.acronis.com".into())));
+        assert_eq!(p("http://127.0.0.1:8080"), Ok((Some("http".into()), "127.0.0.1:8080".into())));
         assert!(p("").is_err());
         assert!(p("https://").is_err());
         assert!(p("https://user@host").is_err());

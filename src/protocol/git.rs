@@ -75,9 +75,7 @@ impl GitRequest {
             if line.len() > MAX_LINE {
                 return Err(GitError::TooLong);
             }
-            let (key, value) = line
-                .split_once('=')
-                .ok_or(GitError::NoEquals { line: i + 1 })?;
+            let (key, value) = line.split_once('=').ok_or(GitError::NoEquals { line: i + 1 })?;
             if key.is_empty() {
                 return Err(GitError::EmptyKey { line: i + 1 });
             }
@@ -100,17 +98,11 @@ impl GitRequest {
 
     /// The last value of `key` (git lets later lines override earlier ones).
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.lines
-            .iter()
-            .rev()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+        self.lines.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
     }
 
     pub fn has_capability(&self, cap: &str) -> bool {
-        self.lines
-            .iter()
-            .any(|(k, v)| k == "capability[]" && v == cap)
+        self.lines.iter().any(|(k, v)| k == "capability[]" && v == cap)
     }
 
     pub fn protocol(&self) -> Option<&str> {
@@ -163,9 +155,7 @@ pub fn encode_answer(request: &GitRequest, answer: &GitAnswer<'_>) -> Result<Vec
     };
     let mut out = Vec::with_capacity(answer.token.expose().len() + 128);
     for (key, value) in fields {
-        if value.bytes().any(|b| matches!(b, b'\n' | b'\r' | 0))
-            || value.len() > MAX_LINE - key.len() - 1
-        {
+        if value.bytes().any(|b| matches!(b, b'\n' | b'\r' | 0)) || value.len() > MAX_LINE - key.len() - 1 {
             return Err(UnsafeValue(key));
         }
         out.extend_from_slice(key.as_bytes());
@@ -189,11 +179,7 @@ mod tests {
     fn answer(input: &str) -> String {
         let req = GitRequest::parse(input.as_bytes()).unwrap();
         let t = tok();
-        let a = GitAnswer {
-            token: &t,
-            username: "CLIENT_ID",
-            expiry: 1_767_225_600,
-        };
+        let a = GitAnswer { token: &t, username: "CLIENT_ID", expiry: 1_767_225_600 };
         String::from_utf8(encode_answer(&req, &a).unwrap()).unwrap()
     }
 
@@ -238,27 +224,12 @@ mod tests {
     #[test]
     fn refuses_bad_input() {
         assert_eq!(GitRequest::parse(b"host=a\0b\n").err(), Some(GitError::Nul));
-        assert_eq!(
-            GitRequest::parse(b"hosth\n").err(),
-            Some(GitError::NoEquals { line: 1 })
-        );
-        assert_eq!(
-            GitRequest::parse(b"=x\n").err(),
-            Some(GitError::EmptyKey { line: 1 })
-        );
-        assert_eq!(
-            GitRequest::parse(b"host=\xff\n").err(),
-            Some(GitError::NotUtf8)
-        );
+        assert_eq!(GitRequest::parse(b"hosth\n").err(), Some(GitError::NoEquals { line: 1 }));
+        assert_eq!(GitRequest::parse(b"=x\n").err(), Some(GitError::EmptyKey { line: 1 }));
+        assert_eq!(GitRequest::parse(b"host=\xff\n").err(), Some(GitError::NotUtf8));
         let long = format!("host={}\n", "a".repeat(MAX_LINE));
-        assert_eq!(
-            GitRequest::parse(long.as_bytes()).err(),
-            Some(GitError::TooLong)
-        );
-        assert_eq!(
-            GitRequest::parse(&vec![b'a'; MAX_REQUEST + 1]).err(),
-            Some(GitError::TooLong)
-        );
+        assert_eq!(GitRequest::parse(long.as_bytes()).err(), Some(GitError::TooLong));
+        assert_eq!(GitRequest::parse(&vec![b'a'; MAX_REQUEST + 1]).err(), Some(GitError::TooLong));
     }
 
     #[test]
@@ -276,11 +247,7 @@ mod tests {
         let req = GitRequest::parse(b"protocol=https\n").unwrap();
         let t = tok();
         for bad in ["a\nb", "a\rb", "a\0b"] {
-            let a = GitAnswer {
-                token: &t,
-                username: bad,
-                expiry: 1,
-            };
+            let a = GitAnswer { token: &t, username: bad, expiry: 1 };
             assert_eq!(encode_answer(&req, &a).err(), Some(UnsafeValue("username")));
         }
     }

@@ -28,11 +28,7 @@ pub fn requested_api_version(exec_info: Option<&str>) -> Result<&'static str, St
 }
 
 /// One `ExecCredential` object and a newline.
-pub fn encode(
-    api_version: &str,
-    token: &AccessToken,
-    expiry: UnixTime,
-) -> zeroize::Zeroizing<String> {
+pub fn encode(api_version: &str, token: &AccessToken, expiry: UnixTime) -> zeroize::Zeroizing<String> {
     let mut out = zeroize::Zeroizing::new(String::with_capacity(token.expose().len() + 200));
     out.push_str("{\"apiVersion\":\"");
     out.push_str(api_version);
@@ -68,10 +64,7 @@ mod tests {
         let info = r#"{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1","spec":{"interactive":false}}"#;
         assert_eq!(requested_api_version(Some(info)), Ok(V1));
         assert!(
-            requested_api_version(Some(
-                r#"{"apiVersion":"client.authentication.k8s.io/v1alpha1"}"#
-            ))
-            .is_err()
+            requested_api_version(Some(r#"{"apiVersion":"client.authentication.k8s.io/v1alpha1"}"#)).is_err()
         );
         assert!(requested_api_version(Some("{")).is_err());
         assert!(requested_api_version(Some("{}")).is_err());

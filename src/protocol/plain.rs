@@ -98,10 +98,7 @@ mod tests {
         let (t, dc) = fixture();
         assert_eq!(&*render(Format::Raw, &t, &dc, true), "TOK\n");
         assert_eq!(&*render(Format::Raw, &t, &dc, false), "TOK");
-        assert_eq!(
-            &*render(Format::Header, &t, &dc, true),
-            "Authorization: Bearer TOK\n"
-        );
+        assert_eq!(&*render(Format::Header, &t, &dc, true), "Authorization: Bearer TOK\n");
         assert_eq!(
             &*render(Format::Json, &t, &dc, true),
             "{\"access_token\":\"TOK\",\"token_type\":\"Bearer\",\"expires_on\":1767225600,\"expires_at\":\"2026-01-01T00:00:00Z\"}\n"
@@ -118,8 +115,7 @@ mod tests {
     #[test]
     fn json_parses() {
         let (t, dc) = fixture();
-        let v: serde_json::Value =
-            serde_json::from_str(&render(Format::Json, &t, &dc, false)).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&render(Format::Json, &t, &dc, false)).unwrap();
         assert_eq!(v["access_token"], "TOK");
         assert_eq!(v["expires_on"], 1_767_225_600);
     }

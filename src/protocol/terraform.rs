@@ -33,9 +33,9 @@ pub fn parse_args(args: &[String]) -> Result<(Operation, String), String> {
     let host = host.trim().to_ascii_lowercase();
     let valid = !host.is_empty()
         && host.len() <= 255
-        && host.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']' | b'_')
-        });
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']' | b'_'));
     if !valid {
         return Err("the host name is not valid".into());
     }
@@ -81,10 +81,7 @@ mod tests {
             parse_args(&args(&["--x", "y", "forget", "H:8443"])),
             Ok((Operation::Forget, "h:8443".into()))
         );
-        assert_eq!(
-            parse_args(&args(&["store", "h"])),
-            Ok((Operation::Store, "h".into()))
-        );
+        assert_eq!(parse_args(&args(&["store", "h"])), Ok((Operation::Store, "h".into())));
         assert!(parse_args(&args(&["get"])).is_err());
         assert!(parse_args(&args(&[])).is_err());
         assert!(parse_args(&args(&["list", "h"])).is_err());

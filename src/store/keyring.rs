@@ -27,19 +27,13 @@ pub struct KeyringStore {
 impl KeyringStore {
     pub fn new(kind: StoreKind, timeout: Duration) -> Result<Self> {
         if !kind.available_on_this_platform() {
-            return Err(Error::usage(format!(
-                "the {kind} store is not available on this platform"
-            )));
+            return Err(Error::usage(format!("the {kind} store is not available on this platform")));
         }
         #[cfg(target_os = "linux")]
         if kind == StoreKind::Keyutils {
             join_session_keyring()?;
         }
-        Ok(KeyringStore {
-            kind,
-            timeout,
-            opened: Arc::new(Mutex::new(None)),
-        })
+        Ok(KeyringStore { kind, timeout, opened: Arc::new(Mutex::new(None)) })
     }
 
     /// Runs `op` against the entry for `account` on a worker thread.
@@ -52,24 +46,22 @@ impl KeyringStore {
         let kind = self.kind;
         let opened = Arc::clone(&self.opened);
         let account = account.to_string();
-        let spawned = std::thread::Builder::new()
-            .name("store".into())
-            .spawn(move || {
-                let result = open_cached(kind, &opened).and_then(|store| {
-                    // Only the Secret Service shows a label (in Seahorse and
-                    // friends); other stores reject modifiers they do not know.
-                    let entry = if kind == StoreKind::SecretService {
-                        let label = format!("acronis-cred: Acronis API client ({account})");
-                        let modifiers = HashMap::from([("label", label.as_str())]);
-                        Entry::new_in_store_with_modifiers(&store, SERVICE, &account, &modifiers)?
-                    } else {
-                        Entry::new_in_store(&store, SERVICE, &account)?
-                    };
-                    op(&entry)
-                });
-                // The receiver may have given up after the deadline.
-                let _ = tx.send(result);
+        let spawned = std::thread::Builder::new().name("store".into()).spawn(move || {
+            let result = open_cached(kind, &opened).and_then(|store| {
+                // Only the Secret Service shows a label (in Seahorse and
+                // friends); other stores reject modifiers they do not know.
+                let entry = if kind == StoreKind::SecretService {
+                    let label = format!("acronis-cred: Acronis API client ({account})");
+                    let modifiers = HashMap::from([("label", label.as_str())]);
+                    Entry::new_in_store_with_modifiers(&store, SERVICE, &account, &modifiers)?
+                } else {
+                    Entry::new_in_store(&store, SERVICE, &account)?
+                };
+                op(&entry)
             });
+            // The receiver may have given up after the deadline.
+            let _ = tx.send(result);
+        });
         if let Err(e) = spawned {
             return Err(Error::unexpected(format!("cannot start a thread: {e}")));
         }
@@ -81,10 +73,9 @@ impl KeyringStore {
                 self.timeout.as_secs_f32()
             ))
             .with_hint(unavailable_hint(self.kind))),
-            Err(mpsc::RecvTimeoutError::Disconnected) => Err(Error::unexpected(format!(
-                "the {} store worker stopped unexpectedly",
-                self.kind
-            ))),
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                Err(Error::unexpected(format!("the {} store worker stopped unexpectedly", self.kind)))
+            }
         }
     }
 }
@@ -93,9 +84,7 @@ fn open_cached(
     kind: StoreKind,
     opened: &Mutex<Option<Arc<CredentialStore>>>,
 ) -> keyring_core::Result<Arc<CredentialStore>> {
-    let mut slot = opened
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut slot = opened.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     if let Some(store) = slot.as_ref() {
         return Ok(Arc::clone(store));
     }
@@ -159,9 +148,7 @@ impl SecretStore for KeyringStore {
 
     fn set(&self, account: &str, secret: &SecretString) -> Result<()> {
         let secret = secret.clone();
-        self.call(account, move |entry| {
-            entry.set_secret(secret.expose_secret().as_bytes())
-        })
+        self.call(account, move |entry| entry.set_secret(secret.expose_secret().as_bytes()))
     }
 
     fn delete(&self, account: &str) -> Result<bool> {
@@ -184,16 +171,9 @@ impl SecretStore for KeyringStore {
 #[cfg(target_os = "linux")]
 fn join_session_keyring() -> Result<()> {
     use linux_keyutils::{KeyRing, KeyRingIdentifier};
-    let denied = |e| {
-        map_error(
-            StoreKind::Keyutils,
-            keyring_core::Error::NoStorageAccess(Box::new(e)),
-        )
-    };
+    let denied = |e| map_error(StoreKind::Keyutils, keyring_core::Error::NoStorageAccess(Box::new(e)));
     let session = KeyRing::from_special_id(KeyRingIdentifier::Session, true).map_err(denied)?;
-    session
-        .link_keyring_id(KeyRingIdentifier::User)
-        .map_err(denied)
+    session.link_keyring_id(KeyRingIdentifier::User).map_err(denied)
 }
 
 /// Whether a Secret Service answers on the session bus within `timeout`.
@@ -223,10 +203,7 @@ pub(crate) fn map_error(kind: StoreKind, err: keyring_core::Error) -> Error {
         );
     }
     if kind == StoreKind::SecretService && lower.contains("no such object") {
-        return Error::store(format!(
-            "the Secret Service has no default collection ({detail})"
-        ))
-        .with_hint(
+        return Error::store(format!("the Secret Service has no default collection ({detail})")).with_hint(
             "create a default ('login') keyring in your keyring manager, or use --store keyutils",
         );
     }

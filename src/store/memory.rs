@@ -50,9 +50,7 @@ impl SecretStore for MemoryStore {
 
     fn set(&self, account: &str, secret: &SecretString) -> Result<()> {
         self.check()?;
-        self.entries
-            .borrow_mut()
-            .insert(account.to_string(), secret.clone());
+        self.entries.borrow_mut().insert(account.to_string(), secret.clone());
         Ok(())
     }
 

@@ -72,9 +72,7 @@ impl StoreKind {
     /// One line on how long a secret stays in this store.
     pub fn persistence(self) -> String {
         match self {
-            StoreKind::SecretService => {
-                "on disk, encrypted by the login keyring; survives reboots".into()
-            }
+            StoreKind::SecretService => "on disk, encrypted by the login keyring; survives reboots".into(),
             StoreKind::Keyutils => {
                 let days = persistent_keyring_expiry_secs()
                     .map(|s| format!("{} days", s / 86_400))
@@ -98,11 +96,7 @@ impl StoreKind {
 }
 
 fn persistent_keyring_expiry_secs() -> Option<u64> {
-    std::fs::read_to_string("/proc/sys/kernel/keys/persistent_keyring_expiry")
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
+    std::fs::read_to_string("/proc/sys/kernel/keys/persistent_keyring_expiry").ok()?.trim().parse().ok()
 }
 
 impl fmt::Display for StoreKind {
@@ -119,9 +113,9 @@ impl FromStr for StoreKind {
             "keyutils" => Ok(StoreKind::Keyutils),
             "macos" => Ok(StoreKind::Macos),
             "windows" => Ok(StoreKind::Windows),
-            other => Err(format!(
-                "unknown store '{other}' (expected secret-service, keyutils, macos or windows)"
-            )),
+            other => {
+                Err(format!("unknown store '{other}' (expected secret-service, keyutils, macos or windows)"))
+            }
         }
     }
 }
@@ -129,11 +123,7 @@ impl FromStr for StoreKind {
 impl FromStr for StoreChoice {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        if s == "auto" {
-            Ok(StoreChoice::Auto)
-        } else {
-            s.parse().map(StoreChoice::Kind)
-        }
+        if s == "auto" { Ok(StoreChoice::Auto) } else { s.parse().map(StoreChoice::Kind) }
     }
 }
 
@@ -157,12 +147,7 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        for k in [
-            StoreKind::SecretService,
-            StoreKind::Keyutils,
-            StoreKind::Macos,
-            StoreKind::Windows,
-        ] {
+        for k in [StoreKind::SecretService, StoreKind::Keyutils, StoreKind::Macos, StoreKind::Windows] {
             assert_eq!(k.name().parse::<StoreKind>(), Ok(k));
             assert_eq!(k.name().parse::<StoreChoice>(), Ok(StoreChoice::Kind(k)));
         }

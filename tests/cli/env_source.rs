@@ -24,8 +24,7 @@ fn token_from_environment_without_any_profile() {
     assert_eq!(r.stdout.trim_end(), sb.dc.last_token().unwrap());
     assert!(!sb.config_path().exists(), "the env source wrote a config");
     // Cached in the kernel keyring: a second call does not exchange.
-    let again =
-        crate::support::sandbox::Run::from(without_profile(&sb, &["token"]).output().unwrap());
+    let again = crate::support::sandbox::Run::from(without_profile(&sb, &["token"]).output().unwrap());
     assert_eq!(again.stdout, r.stdout);
     assert_eq!(sb.dc.exchanges(), 1);
     let url = crate::support::sandbox::Run::from(without_profile(&sb, &["url"]).output().unwrap());
@@ -35,8 +34,7 @@ fn token_from_environment_without_any_profile() {
 #[test]
 fn a_different_secret_in_the_environment_is_not_served_a_cached_token() {
     let sb = env_sandbox();
-    crate::support::sandbox::Run::from(without_profile(&sb, &["token"]).output().unwrap())
-        .success();
+    crate::support::sandbox::Run::from(without_profile(&sb, &["token"]).output().unwrap()).success();
     let mut wrong = without_profile(&sb, &["token"]);
     wrong.env("ACRONIS_CLIENT_SECRET", "wrong-secret");
     crate::support::sandbox::Run::from(wrong.output().unwrap())

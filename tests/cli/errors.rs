@@ -12,14 +12,10 @@ fn exit_2_usage() {
     sb.run(&["token", "--format", "xml"]).code(2).stdout_empty();
     sb.run(&["frobnicate"]).code(2).stdout_empty();
     sb.run(&[]).code(2).stdout_empty();
-    sb.run(&["--profile", "../etc", "token"])
-        .code(2)
-        .stderr_has("invalid profile name");
+    sb.run(&["--profile", "../etc", "token"]).code(2).stderr_has("invalid profile name");
     let mut bad_store = sb.cmd(&["token"]);
     bad_store.env("ACRONIS_CRED_STORE", "plaintext");
-    Run::from(bad_store.output().unwrap())
-        .code(2)
-        .stderr_has("ACRONIS_CRED_STORE");
+    Run::from(bad_store.output().unwrap()).code(2).stderr_has("ACRONIS_CRED_STORE");
 }
 
 #[test]
@@ -27,18 +23,10 @@ fn help_and_version_go_to_stdout() {
     let sb = Sandbox::new(Backend::Keyutils);
     let help = sb.run(&["--help"]);
     help.success();
-    assert!(
-        help.stdout.contains("Exit codes:") && help.stdout.contains("register"),
-        "{}",
-        help.stdout
-    );
+    assert!(help.stdout.contains("Exit codes:") && help.stdout.contains("register"), "{}", help.stdout);
     let version = sb.run(&["--version"]);
     version.success();
-    assert!(
-        version.stdout.starts_with("acronis-cred "),
-        "{}",
-        version.stdout
-    );
+    assert!(version.stdout.starts_with("acronis-cred "), "{}", version.stdout);
     sb.run(&["token", "--help"]).success();
 }
 
@@ -59,13 +47,12 @@ fn exit_4_rejected_keeps_secret_and_cache() {
     sb.register().success();
     let cached = sb.run(&["token"]).stdout;
     // The secret was reset in the console: old tokens die, the stored secret is refused.
-    sb.dc
-        .set_secret(crate::support::sandbox::CLIENT_ID, "new-secret");
+    sb.dc.set_secret(crate::support::sandbox::CLIENT_ID, "new-secret");
     sb.run(&["token", "--refresh"])
         .code(4)
         .stdout_empty()
         .stderr_has("rejected")
-        .stderr_has("register --force");
+        .stderr_has("acronis-cred rotate");
     // Nothing deleted: status still shows the secret.
     let v: serde_json::Value = serde_json::from_str(&sb.run(&["status", "--json"]).stdout).unwrap();
     assert_eq!(v["profiles"][0]["secret_present"], true);
@@ -83,13 +70,9 @@ fn exit_5_unavailable() {
             content_type: "application/json",
             headers: vec![],
         });
-        sb.run(&["token"])
-            .code(5)
-            .stdout_empty()
-            .stderr_has(&format!("HTTP {status}"));
+        sb.run(&["token"]).code(5).stdout_empty().stderr_has(&format!("HTTP {status}"));
     }
-    sb.dc
-        .set_behavior(Behavior::RawBody("{\"access_token\":\"t\"}".into()));
+    sb.dc.set_behavior(Behavior::RawBody("{\"access_token\":\"t\"}".into()));
     sb.run(&["token"]).code(5).stderr_has("no expiry");
     sb.dc.set_behavior(Behavior::DropConnection);
     sb.run(&["token"]).code(5).stderr_has("cannot reach");
@@ -99,19 +82,10 @@ fn exit_5_unavailable() {
         l.local_addr().unwrap().port()
     };
     let url = format!("http://127.0.0.1:{closed}");
-    let mut cmd = sb.cmd(&[
-        "register",
-        "--force",
-        "--datacenter",
-        &url,
-        "--client-id",
-        "x",
-        "--secret-stdin",
-    ]);
+    let mut cmd =
+        sb.cmd(&["register", "--force", "--datacenter", &url, "--client-id", "x", "--secret-stdin"]);
     cmd.env("ACRONIS_PROFILE", format!("{}-closed", sb.profile));
-    crate::support::sandbox::run_with_stdin(cmd, b"x\n")
-        .code(5)
-        .stderr_has("nothing was stored");
+    crate::support::sandbox::run_with_stdin(cmd, b"x\n").code(5).stderr_has("nothing was stored");
 }
 
 #[test]
@@ -130,24 +104,11 @@ fn exit_6_store_unavailable() {
     // Secret Service requested, but no bus at all.
     let mut sb = Sandbox::new(Backend::Keyutils);
     sb.set_env("ACRONIS_CRED_STORE", "secret-service");
-    sb.set_env(
-        "DBUS_SESSION_BUS_ADDRESS",
-        &format!("unix:path={}/no-bus", sb.dir.path().display()),
-    );
-    sb.register()
-        .code(6)
-        .stdout_empty()
-        .stderr_has("--store keyutils");
+    sb.set_env("DBUS_SESSION_BUS_ADDRESS", &format!("unix:path={}/no-bus", sb.dir.path().display()));
+    sb.register().code(6).stdout_empty().stderr_has("--store keyutils");
     assert!(!sb.config_path().exists());
     // auto with no Secret Service fails closed and lists the alternatives.
-    let mut auto = sb.cmd(&[
-        "register",
-        "--datacenter",
-        &sb.dc.url(),
-        "--client-id",
-        "c",
-        "--secret-stdin",
-    ]);
+    let mut auto = sb.cmd(&["register", "--datacenter", &sb.dc.url(), "--client-id", "c", "--secret-stdin"]);
     auto.env("ACRONIS_CRED_STORE", "auto");
     let r = crate::support::sandbox::run_with_stdin(auto, b"x\n");
     r.code(6)

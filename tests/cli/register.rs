@@ -15,30 +15,17 @@ both_stores!(
 
 fn register_verifies_then_stores(b: Backend) {
     let sb = Sandbox::new(b);
-    sb.register()
-        .success()
-        .stdout_empty()
-        .never_shows(SECRET)
-        .stderr_has("registered profile");
+    sb.register().success().stdout_empty().never_shows(SECRET).stderr_has("registered profile");
     assert_eq!(sb.dc.exchanges(), 1, "register verifies with one exchange");
     assert!(sb.dc.violations().is_empty(), "{:?}", sb.dc.violations());
     let config = sb.config_text();
-    assert!(
-        config.contains(CLIENT_ID) && config.contains(&sb.dc.url()),
-        "{config}"
-    );
-    assert!(
-        config.contains(&format!("store = \"{}\"", b.name())),
-        "{config}"
-    );
+    assert!(config.contains(CLIENT_ID) && config.contains(&sb.dc.url()), "{config}");
+    assert!(config.contains(&format!("store = \"{}\"", b.name())), "{config}");
     assert!(!config.contains(SECRET), "secret in the config file");
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(sb.config_path())
-            .unwrap()
-            .permissions()
-            .mode();
+        let mode = std::fs::metadata(sb.config_path()).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
     }
     // The verification token is cached: the first `token` costs nothing.
@@ -56,10 +43,7 @@ fn wrong_secret_stores_nothing(b: Backend) {
         .never_shows("not-the-secret")
         .stderr_has("rejected")
         .stderr_has("nothing was stored");
-    assert!(
-        !sb.config_path().exists(),
-        "config written after a failed register"
-    );
+    assert!(!sb.config_path().exists(), "config written after a failed register");
     // Nothing in the store either: --no-verify would not find a previous entry to
     // compare against, and `token` says there is no profile.
     sb.run(&["token"]).code(3);
@@ -75,9 +59,7 @@ fn wrong_secret_stores_nothing(b: Backend) {
 
 fn no_verify_stores_unchecked(b: Backend) {
     let sb = Sandbox::new(b);
-    sb.register_with(SECRET, &["--no-verify"])
-        .success()
-        .stderr_has("not verified");
+    sb.register_with(SECRET, &["--no-verify"]).success().stderr_has("not verified");
     assert_eq!(sb.dc.exchanges(), 0);
     sb.run(&["token"]).success();
     assert_eq!(sb.dc.exchanges(), 1);
@@ -89,11 +71,7 @@ fn reregister_same_values_is_a_noop(b: Backend) {
     let before = sb.config_text();
     sb.register().success().stderr_has("nothing changed");
     assert_eq!(sb.config_text(), before);
-    assert_eq!(
-        sb.dc.exchanges(),
-        1,
-        "a no-op re-register does not exchange"
-    );
+    assert_eq!(sb.dc.exchanges(), 1, "a no-op re-register does not exchange");
 }
 
 fn existing_profile_needs_force(b: Backend) {
@@ -109,23 +87,12 @@ fn existing_profile_needs_force(b: Backend) {
     assert_eq!(sb.config_text(), before);
     // Another client id: refused too.
     let url = sb.dc.url();
-    sb.run_with_stdin(
-        &[
-            "register",
-            "--datacenter",
-            &url,
-            "--client-id",
-            "other",
-            "--secret-stdin",
-        ],
-        b"x\n",
-    )
-    .code(2)
-    .stderr_has("already registered");
+    sb.run_with_stdin(&["register", "--datacenter", &url, "--client-id", "other", "--secret-stdin"], b"x\n")
+        .code(2)
+        .stderr_has("already registered");
     // With --force the new secret replaces the old, and the old token is not served.
     let old_token = sb.dc.last_token().unwrap();
-    sb.register_with("rotated-secret-value", &["--force"])
-        .success();
+    sb.register_with("rotated-secret-value", &["--force"]).success();
     let t = sb.run(&["token"]);
     t.success();
     assert_ne!(t.stdout.trim_end(), old_token);
@@ -139,16 +106,11 @@ fn remove_is_complete_and_idempotent(b: Backend) {
     sb.run(&["remove"]).success().stderr_has("removed profile");
     assert!(!sb.config_text().contains(CLIENT_ID));
     sb.run(&["token"]).code(3);
-    sb.run(&["remove"])
-        .success()
-        .stderr_has("nothing to remove");
+    sb.run(&["remove"]).success().stderr_has("nothing to remove");
     sb.run(&["logout"]).success();
     if let Some(ss) = &sb.ss {
         let found = ss.secret_tool(&["search", "--all", "service", "acronis-cred"]);
-        assert!(
-            String::from_utf8_lossy(&found.stdout).trim().is_empty(),
-            "{found:?}"
-        );
+        assert!(String::from_utf8_lossy(&found.stdout).trim().is_empty(), "{found:?}");
     }
     // Registering again after removal works from scratch.
     sb.register().success();
@@ -168,11 +130,7 @@ fn register_prompts_on_the_terminal_without_echo() {
     let sb = Sandbox::new(Backend::Keyutils);
     let url = sb.dc.url();
     let cmd = sb.cmd(&["register", "--datacenter", &url, "--client-id", CLIENT_ID]);
-    let out = run_on_pty(
-        cmd,
-        format!("{SECRET}\n").as_bytes(),
-        Duration::from_secs(30),
-    );
+    let out = run_on_pty(cmd, format!("{SECRET}\n").as_bytes(), Duration::from_secs(30));
     let text = out.text();
     assert!(out.status.success(), "{text}");
     assert!(text.contains("Client secret for"), "no prompt: {text}");
@@ -223,14 +181,7 @@ fn bad_datacenter_urls_are_refused_before_anything() {
         ("https://u:p@eu2-cloud.acronis.com", "user name"),
     ] {
         sb.run_with_stdin(
-            &[
-                "register",
-                "--datacenter",
-                url,
-                "--client-id",
-                CLIENT_ID,
-                "--secret-stdin",
-            ],
+            &["register", "--datacenter", url, "--client-id", CLIENT_ID, "--secret-stdin"],
             b"x\n",
         )
         .code(2)
@@ -244,14 +195,8 @@ fn corrupt_config_is_reported_never_overwritten() {
     let sb = Sandbox::new(Backend::Keyutils);
     std::fs::create_dir_all(sb.config_path().parent().unwrap()).unwrap();
     std::fs::write(sb.config_path(), "[profiles.x\nbroken").unwrap();
-    sb.register()
-        .code(1)
-        .stderr_has("is not valid")
-        .stderr_has("never overwrites");
-    assert_eq!(
-        std::fs::read_to_string(sb.config_path()).unwrap(),
-        "[profiles.x\nbroken"
-    );
+    sb.register().code(1).stderr_has("is not valid").stderr_has("never overwrites");
+    assert_eq!(std::fs::read_to_string(sb.config_path()).unwrap(), "[profiles.x\nbroken");
     assert_eq!(sb.dc.exchanges(), 0);
 }
 
@@ -262,26 +207,14 @@ fn secret_never_in_argv_or_child_environment() {
     let sb = Sandbox::new(Backend::Keyutils);
     sb.dc.set_delay(Duration::from_millis(700));
     let url = sb.dc.url();
-    let mut cmd = sb.cmd(&[
-        "register",
-        "--datacenter",
-        &url,
-        "--client-id",
-        CLIENT_ID,
-        "--secret-stdin",
-    ]);
+    let mut cmd = sb.cmd(&["register", "--datacenter", &url, "--client-id", CLIENT_ID, "--secret-stdin"]);
     cmd.stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
     let mut child = cmd.spawn().unwrap();
     {
         use std::io::Write;
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(format!("{SECRET}\n").as_bytes())
-            .unwrap();
+        child.stdin.take().unwrap().write_all(format!("{SECRET}\n").as_bytes()).unwrap();
     }
     std::thread::sleep(Duration::from_millis(300));
     let mut seen = 0;
@@ -299,10 +232,6 @@ fn secret_never_in_argv_or_child_environment() {
     }
     assert!(seen > 2, "could not read /proc");
     let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let _ = bin();
 }

@@ -16,11 +16,7 @@ fn status_text_and_json() {
         "kernel user keyring".into(),
         "valid until".into(),
     ] {
-        assert!(
-            text.stdout.contains(&needle),
-            "status lacks {needle:?}:\n{}",
-            text.stdout
-        );
+        assert!(text.stdout.contains(&needle), "status lacks {needle:?}:\n{}", text.stdout);
     }
     let json = sb.run(&["status", "--json"]);
     json.success().never_shows(&token);
@@ -32,10 +28,7 @@ fn status_text_and_json() {
     assert_eq!(p["store_survives_reboot"], true);
     assert_eq!(p["secret_present"], true);
     assert_eq!(p["token_cache"], "kernel");
-    assert_eq!(
-        p["cached_token"]["expires_on"],
-        sb.dc.token_expires_on(&token).unwrap()
-    );
+    assert_eq!(p["cached_token"]["expires_on"], sb.dc.token_expires_on(&token).unwrap());
 }
 
 #[test]
@@ -59,10 +52,7 @@ fn status_reports_a_missing_secret() {
     let v: serde_json::Value = serde_json::from_str(&sb.run(&["status", "--json"]).stdout).unwrap();
     assert_eq!(v["profiles"][0]["secret_present"], false);
     // The cached token still serves; once it must be renewed, exit 3 says why.
-    sb.run(&["token", "--refresh"])
-        .code(3)
-        .stderr_has("has no secret")
-        .stderr_has("register");
+    sb.run(&["token", "--refresh"]).code(3).stderr_has("has no secret").stderr_has("register");
 }
 
 #[test]

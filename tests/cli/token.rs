@@ -17,10 +17,7 @@ fn all_formats(b: Backend) {
 
     assert_eq!(sb.run(&["token", "--no-newline"]).stdout, token);
     assert_eq!(sb.run(&["token", "-n", "--format", "raw"]).stdout, token);
-    assert_eq!(
-        sb.run(&["token", "--format", "header"]).stdout,
-        format!("Authorization: Bearer {token}\n")
-    );
+    assert_eq!(sb.run(&["token", "--format", "header"]).stdout, format!("Authorization: Bearer {token}\n"));
 
     let json = sb.run(&["token", "--format", "json"]);
     let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
@@ -40,16 +37,10 @@ fn all_formats(b: Backend) {
     // And the env output really works in a shell.
     let shell = std::process::Command::new("sh")
         .arg("-c")
-        .arg(format!(
-            "{}printf %s \"$ACRONIS_TOKEN|$ACRONIS_API_URL\"",
-            env.stdout
-        ))
+        .arg(format!("{}printf %s \"$ACRONIS_TOKEN|$ACRONIS_API_URL\"", env.stdout))
         .output()
         .unwrap();
-    assert_eq!(
-        String::from_utf8_lossy(&shell.stdout),
-        format!("{token}|{dc}/api/2")
-    );
+    assert_eq!(String::from_utf8_lossy(&shell.stdout), format!("{token}|{dc}/api/2"));
     assert_eq!(sb.dc.exchanges(), 1, "every format came from the cache");
 }
 
@@ -58,14 +49,8 @@ fn url_command(b: Backend) {
     sb.register().success();
     let dc = sb.dc.url();
     assert_eq!(sb.run(&["url"]).stdout, format!("{dc}/api/2\n"));
-    assert_eq!(
-        sb.run(&["url", "--api", "account"]).stdout,
-        format!("{dc}/api/2\n")
-    );
-    assert_eq!(
-        sb.run(&["url", "--api", "agent-manager"]).stdout,
-        format!("{dc}/api/agent_manager/v2\n")
-    );
+    assert_eq!(sb.run(&["url", "--api", "account"]).stdout, format!("{dc}/api/2\n"));
+    assert_eq!(sb.run(&["url", "--api", "agent-manager"]).stdout, format!("{dc}/api/agent_manager/v2\n"));
 }
 
 #[test]
@@ -80,14 +65,8 @@ fn token_works_with_curl_against_the_account_api() {
     );
     let mut cmd = sb.cmd_at(std::path::Path::new("bash"), &["-c", &script]);
     cmd.stdin(std::process::Stdio::null());
-    let out = cmd
-        .output()
-        .expect("bash and curl must be installed (apt-get install curl)");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = cmd.output().expect("bash and curl must be installed (apt-get install curl)");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["client_id"], CLIENT_ID);
 }

@@ -7,6 +7,8 @@
 //! - the token endpoint, `POST /api/2/idp/token` (client credentials grant,
 //!   `client_secret_basic`, answer with an absolute `expires_on`);
 //! - `GET /api/2/clients/{id}`, the "does this token work" call;
+//! - `POST /api/2/clients` and `DELETE /api/2/clients/{id}`, which rotating an
+//!   API client needs (create the successor, then delete the old client);
 //! - `GET /api/agent_manager/v2/agents`;
 //! - the platform's error shapes: OAuth2 style (`{"error":"invalid_client",...}`)
 //!   on the token endpoint, `{"error":{"code":..,"message":..,"domain":..}}`
@@ -19,11 +21,21 @@
 //! client pass, so every deviation from the documented token request is
 //! answered 400 *and* recorded in [`FakeDatacenter::violations`]: tests assert
 //! that list is empty, which catches deviations even when the client copes
-//! with the 400 (for instance by retrying differently).
+//! with the 400 (for instance by retrying differently). The same holds for the
+//! body and content type of `POST /api/2/clients` (400 or 415).
+//!
+//! Every client belongs to a tenant, and a token only acts inside its
+//! client's tenant: reading, creating or deleting a client of another tenant
+//! is answered 403, which is how a helper pointed at the wrong tenant fails.
 //!
 //! Server-side conditions (outages, throttling, malformed answers, hangs) are
 //! simulated on the token endpoint with [`Behavior`] and
-//! [`FakeDatacenter::set_delay`].
+//! [`FakeDatacenter::set_delay`]; on any [`Endpoint`] with
+//! [`FakeDatacenter::fail_next`] and [`FakeDatacenter::delay_endpoint`].
+//! Propagation of a new client's credentials, which is not instantaneous on a
+//! distributed platform, is simulated with
+//! [`FakeDatacenter::set_new_client_activation_delay`] and
+//! [`FakeDatacenter::reject_client_tokens_for`].
 
 // Each test binary uses a different subset of this API.
 #![allow(dead_code)]
@@ -48,6 +60,12 @@ pub const TOKEN_PATH: &str = "/api/2/idp/token";
 /// Token lifetime the platform documents (two hours).
 pub const DEFAULT_TOKEN_LIFETIME: i64 = 7200;
 
+/// Tenant of the clients registered with [`FakeDatacenter::add_client`].
+pub const DEFAULT_TENANT: &str = "tenant-1";
+
+/// Collection of API clients: `POST` creates one, `{CLIENTS_PATH}/{id}` is one.
+pub const CLIENTS_PATH: &str = "/api/2/clients";
+
 const MAX_HEAD_BYTES: usize = 64 * 1024;
 const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// How often blocked connection threads look at the shutdown flag; bounds how
@@ -55,6 +73,9 @@ const MAX_BODY_BYTES: usize = 1024 * 1024;
 const POLL_INTERVAL: Duration = Duration::from_millis(50);
 const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 const PLATFORM_DOMAIN: &str = "PlatformAccountServer";
+/// `created_by` of the clients registered by the test rather than created
+/// through the API: a stand-in for the administrator who made them.
+const ADMIN_USER_ID: &str = "00000000-0000-4000-8000-000000000001";
 
 /// How the token endpoint answers a request that passed the protocol checks.
 /// Protocol violations are always answered 400, whatever the behavior.
@@ -66,12 +87,7 @@ pub enum Behavior {
     /// and `Connection` are always written by the server; entries with those
     /// names (or `Transfer-Encoding`) in `headers` are ignored so the framing
     /// stays valid. No body is sent for 204 and 304.
-    Status {
-        status: u16,
-        body: String,
-        content_type: &'static str,
-        headers: Vec<(String, String)>,
-    },
+    Status { status: u16, body: String, content_type: &'static str, headers: Vec<(String, String)> },
     /// 200, `application/json`, this body verbatim (malformed JSON, missing
     /// fields, a token without expiry...).
     RawBody(String),
@@ -84,6 +100,27 @@ pub enum Behavior {
     /// style JSON error (no `Retry-After`: use `Status` to test that), the
     /// following ones as `Normal`. The count restarts at each `set_behavior`.
     FailTimes { times: usize, status: u16 },
+}
+
+/// An endpoint of the fake, for fault injection and call counting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Endpoint {
+    /// `POST /api/2/idp/token`.
+    Token,
+    /// `POST /api/2/clients`.
+    CreateClient,
+    /// `GET /api/2/clients/{id}`.
+    GetClient,
+    /// `DELETE /api/2/clients/{id}`.
+    DeleteClient,
+}
+
+impl Endpoint {
+    const COUNT: usize = 4;
+
+    fn index(self) -> usize {
+        self as usize
+    }
 }
 
 /// One request as the fake received it.
@@ -102,10 +139,7 @@ impl RecordedRequest {
     /// The first header with this name (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
         let name = name.to_ascii_lowercase();
-        self.headers
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_str())
     }
 
     pub fn body_text(&self) -> String {
@@ -135,8 +169,29 @@ struct Client {
     /// Changes on every secret reset; a token is valid only for the
     /// generation it was issued to.
     generation: u64,
+    tenant_id: String,
+    name: String,
+    /// As `GET /api/2/clients/{id}` reports it: the creating client for
+    /// clients created through the API.
+    created_by: String,
     created_at: i64,
     last_access_at: Option<i64>,
+    /// Until then the token endpoint refuses the client's correct
+    /// credentials, like a platform whose new client has not reached every
+    /// node yet.
+    active_from: Option<Instant>,
+}
+
+/// Per-endpoint counters and injected faults.
+#[derive(Clone, Default)]
+struct EndpointState {
+    /// Requests received, whatever their outcome (counted on arrival, before
+    /// any delay).
+    calls: usize,
+    delay: Duration,
+    /// The next `fail_remaining` calls are answered `fail_status`.
+    fail_remaining: usize,
+    fail_status: u16,
 }
 
 struct IssuedToken {
@@ -152,20 +207,25 @@ struct State {
     next_generation: u64,
     token_lifetime: i64,
     behavior: Behavior,
-    delay: Duration,
-    exchanges: usize,
     failures_served: usize,
+    /// Indexed by [`Endpoint::index`]; the token endpoint's entry holds what
+    /// `set_delay` sets and `exchanges` reads.
+    endpoints: [EndpointState; Endpoint::COUNT],
+    new_client_activation_delay: Duration,
+    new_client_rejections: usize,
+    /// Client id -> how many more valid token requests to refuse.
+    token_rejections: HashMap<String, usize>,
+    created: Vec<String>,
+    deleted: Vec<String>,
     violations: Vec<String>,
     requests: Vec<RecordedRequest>,
 }
 
 impl FakeDatacenter {
     pub fn start() -> FakeDatacenter {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .expect("fake datacenter: bind a TCP listener on 127.0.0.1:0");
-        let addr = listener
-            .local_addr()
-            .expect("fake datacenter: read the listener's local address");
+        let listener =
+            TcpListener::bind("127.0.0.1:0").expect("fake datacenter: bind a TCP listener on 127.0.0.1:0");
+        let addr = listener.local_addr().expect("fake datacenter: read the listener's local address");
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
                 clients: HashMap::new(),
@@ -173,9 +233,13 @@ impl FakeDatacenter {
                 next_generation: 1,
                 token_lifetime: DEFAULT_TOKEN_LIFETIME,
                 behavior: Behavior::Normal,
-                delay: Duration::ZERO,
-                exchanges: 0,
                 failures_served: 0,
+                endpoints: Default::default(),
+                new_client_activation_delay: Duration::ZERO,
+                new_client_rejections: 0,
+                token_rejections: HashMap::new(),
+                created: Vec::new(),
+                deleted: Vec::new(),
                 violations: Vec::new(),
                 requests: Vec::new(),
             }),
@@ -192,12 +256,7 @@ impl FakeDatacenter {
                 .spawn(move || accept_loop(listener, shared, connections))
                 .expect("fake datacenter: spawn the accept thread")
         };
-        FakeDatacenter {
-            shared,
-            addr,
-            accept_thread: Some(accept_thread),
-            connections,
-        }
+        FakeDatacenter { shared, addr, accept_thread: Some(accept_thread), connections }
     }
 
     /// `http://127.0.0.1:PORT`, without a trailing slash.
@@ -209,22 +268,30 @@ impl FakeDatacenter {
         self.addr.port()
     }
 
-    /// Registers a valid API client. Registering an existing id again
-    /// replaces it, invalidating its tokens like a secret reset.
+    /// Registers a valid API client in [`DEFAULT_TENANT`], named
+    /// `fake client {client_id}`. Registering an existing id again replaces
+    /// it, invalidating its tokens like a secret reset.
     pub fn add_client(&self, client_id: &str, secret: &str) {
+        self.add_client_in(DEFAULT_TENANT, client_id, secret, &format!("fake client {client_id}"));
+    }
+
+    /// [`add_client`](Self::add_client) in a given tenant, with a given
+    /// `data.client_name`. The client works at once (no activation delay).
+    pub fn add_client_in(&self, tenant_id: &str, client_id: &str, secret: &str, client_name: &str) {
         let mut st = self.state();
         let generation = st.new_generation();
-        let created_at = st
-            .clients
-            .get(client_id)
-            .map_or_else(unix_now, |c| c.created_at);
+        let created_at = st.clients.get(client_id).map_or_else(unix_now, |c| c.created_at);
         st.clients.insert(
             client_id.to_string(),
             Client {
                 secret: secret.to_string(),
                 generation,
+                tenant_id: tenant_id.to_string(),
+                name: client_name.to_string(),
+                created_by: ADMIN_USER_ID.to_string(),
                 created_at,
                 last_access_at: None,
+                active_from: None,
             },
         );
     }
@@ -241,9 +308,10 @@ impl FakeDatacenter {
     pub fn set_secret(&self, client_id: &str, secret: &str) {
         let mut st = self.state();
         let generation = st.new_generation();
-        let client = st.clients.get_mut(client_id).unwrap_or_else(|| {
-            panic!("fake datacenter: set_secret({client_id:?}): no such client")
-        });
+        let client = st
+            .clients
+            .get_mut(client_id)
+            .unwrap_or_else(|| panic!("fake datacenter: set_secret({client_id:?}): no such client"));
         client.secret = secret.to_string();
         client.generation = generation;
     }
@@ -261,15 +329,108 @@ impl FakeDatacenter {
         st.failures_served = 0;
     }
 
-    /// Delay before the token endpoint answers (or drops, or hangs).
+    /// Delay before the token endpoint answers (or drops, or hangs). The same
+    /// setting as `delay_endpoint(Endpoint::Token, d)`.
     pub fn set_delay(&self, d: Duration) {
-        self.state().delay = d;
+        self.delay_endpoint(Endpoint::Token, d);
     }
 
     /// Token-endpoint requests received, whatever their outcome (counted on
-    /// arrival, before any delay).
+    /// arrival, before any delay). Same as `endpoint_calls(Endpoint::Token)`.
     pub fn exchanges(&self) -> usize {
-        self.state().exchanges
+        self.endpoint_calls(Endpoint::Token)
+    }
+
+    /// Requests received by that endpoint, whatever their outcome (counted on
+    /// arrival, before any delay). Every request to the token path counts for
+    /// `Token`, whatever its method (a wrong method is a violation there);
+    /// the other endpoints count only requests with their method, so
+    /// `PUT /api/2/clients/{id}` (405) counts nowhere.
+    pub fn endpoint_calls(&self, endpoint: Endpoint) -> usize {
+        self.state().endpoints[endpoint.index()].calls
+    }
+
+    /// Delay before that endpoint answers, whatever the answer. For the token
+    /// endpoint this is [`set_delay`](Self::set_delay).
+    pub fn delay_endpoint(&self, endpoint: Endpoint, d: Duration) {
+        self.state().endpoints[endpoint.index()].delay = d;
+    }
+
+    /// The next `times` calls of that endpoint are answered `status` with
+    /// the endpoint's error shape (OAuth2 style on the token endpoint, the
+    /// platform's elsewhere), replacing any failures still pending there.
+    ///
+    /// Requests that break the documented protocol are still answered 400 (or
+    /// 415) and recorded as violations, without using up a failure; otherwise
+    /// the failure comes before any authentication, like an overloaded front
+    /// end. On the token endpoint this takes precedence over [`Behavior`],
+    /// and does not affect its `FailTimes` count.
+    pub fn fail_next(&self, endpoint: Endpoint, times: usize, status: u16) {
+        let mut st = self.state();
+        let state = &mut st.endpoints[endpoint.index()];
+        state.fail_remaining = times;
+        state.fail_status = status;
+    }
+
+    /// The next `times` token requests carrying this client's otherwise valid
+    /// credentials are answered 401 `invalid_client`, exactly as a wrong
+    /// secret would be: credentials that do not verify for a while. Requests
+    /// that would fail anyway (wrong secret, injected failure, a `Behavior`
+    /// other than `Normal`) do not use up the count. Replaces any count still
+    /// pending. Panics if the client is unknown.
+    pub fn reject_client_tokens_for(&self, client_id: &str, times: usize) {
+        let mut st = self.state();
+        if !st.clients.contains_key(client_id) {
+            panic!("fake datacenter: reject_client_tokens_for({client_id:?}): no such client");
+        }
+        st.token_rejections.insert(client_id.to_string(), times);
+    }
+
+    /// Clients created through `POST /api/2/clients` from now on exist at
+    /// once, but the token endpoint refuses their credentials (401
+    /// `invalid_client`) until `d` after creation, like a platform still
+    /// propagating them. Zero (the default) means they work at once.
+    pub fn set_new_client_activation_delay(&self, d: Duration) {
+        self.state().new_client_activation_delay = d;
+    }
+
+    /// Like [`set_new_client_activation_delay`](Self::set_new_client_activation_delay)
+    /// counted in requests instead of time, for tests that must not depend
+    /// on timing: each client created through the API from now on has its
+    /// first `times` valid token requests refused, as with
+    /// [`reject_client_tokens_for`](Self::reject_client_tokens_for).
+    pub fn set_new_client_rejections(&self, times: usize) {
+        self.state().new_client_rejections = times;
+    }
+
+    /// Ids of the existing clients, sorted.
+    pub fn clients(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self.state().clients.keys().cloned().collect();
+        ids.sort();
+        ids
+    }
+
+    pub fn client_exists(&self, client_id: &str) -> bool {
+        self.state().clients.contains_key(client_id)
+    }
+
+    /// Whether `secret` is the client's current secret (false for an unknown
+    /// client). The secret of a client created through the API is otherwise
+    /// only in the 201 answer.
+    pub fn client_secret_is(&self, client_id: &str, secret: &str) -> bool {
+        self.state().clients.get(client_id).is_some_and(|c| c.secret == secret)
+    }
+
+    /// Ids of the clients created through `POST /api/2/clients`, oldest first
+    /// (deleted ones included).
+    pub fn created_clients(&self) -> Vec<String> {
+        self.state().created.clone()
+    }
+
+    /// Ids of the clients deleted through `DELETE /api/2/clients/{id}`, in
+    /// order (not those removed with [`remove_client`](Self::remove_client)).
+    pub fn deleted_clients(&self) -> Vec<String> {
+        self.state().deleted.clone()
     }
 
     /// Tokens issued.
@@ -279,11 +440,7 @@ impl FakeDatacenter {
 
     /// Access tokens issued, oldest first.
     pub fn issued_tokens(&self) -> Vec<String> {
-        self.state()
-            .issued
-            .iter()
-            .map(|t| t.token.clone())
-            .collect()
+        self.state().issued.iter().map(|t| t.token.clone()).collect()
     }
 
     pub fn last_token(&self) -> Option<String> {
@@ -292,11 +449,7 @@ impl FakeDatacenter {
 
     /// The `expires_on` the token was issued with, if the fake issued it.
     pub fn token_expires_on(&self, token: &str) -> Option<i64> {
-        self.state()
-            .issued
-            .iter()
-            .find(|t| t.token == token)
-            .map(|t| t.expires_on)
+        self.state().issued.iter().find(|t| t.token == token).map(|t| t.expires_on)
     }
 
     /// Issued by this fake, not expired, and its client still exists with the
@@ -337,12 +490,8 @@ impl Drop for FakeDatacenter {
             let _ = handle.join();
         }
         // Connection threads poll the flag, so these joins are bounded.
-        let handles = std::mem::take(
-            &mut *self
-                .connections
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner()),
-        );
+        let handles =
+            std::mem::take(&mut *self.connections.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
         for handle in handles {
             let _ = handle.join();
         }
@@ -354,9 +503,7 @@ impl Shared {
         // A poisoned lock means a connection thread panicked; that panic is
         // already recorded as a violation, and the state is still usable for
         // reporting it.
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn is_shutting_down(&self) -> bool {
@@ -376,11 +523,7 @@ impl State {
     }
 
     fn check_bearer(&self, token: &str) -> Result<&IssuedToken, &'static str> {
-        let issued = self
-            .issued
-            .iter()
-            .find(|t| t.token == token)
-            .ok_or("Invalid access token")?;
+        let issued = self.issued.iter().find(|t| t.token == token).ok_or("Invalid access token")?;
         match self.clients.get(&issued.client_id) {
             Some(client) if client.generation == issued.generation => {}
             _ => return Err("Access token has been revoked"),
@@ -390,13 +533,34 @@ impl State {
         }
         Ok(issued)
     }
+
+    /// Counts a call of the endpoint; returns the delay to apply to it.
+    fn arrive(&mut self, endpoint: Endpoint) -> Duration {
+        let state = &mut self.endpoints[endpoint.index()];
+        state.calls += 1;
+        state.delay
+    }
+
+    /// The status to answer this call with, if an injected failure is pending.
+    fn take_failure(&mut self, endpoint: Endpoint) -> Option<u16> {
+        let state = &mut self.endpoints[endpoint.index()];
+        if state.fail_remaining == 0 {
+            return None;
+        }
+        state.fail_remaining -= 1;
+        Some(state.fail_status)
+    }
 }
 
-fn accept_loop(
-    listener: TcpListener,
-    shared: Arc<Shared>,
-    connections: Arc<Mutex<Vec<JoinHandle<()>>>>,
-) {
+/// Sleeps for `d`, cut short by shutdown so dropping the server stays quick.
+fn pause(shared: &Shared, d: Duration) {
+    let until = Instant::now() + d;
+    while Instant::now() < until && !shared.is_shutting_down() {
+        thread::sleep(POLL_INTERVAL.min(until.saturating_duration_since(Instant::now())));
+    }
+}
+
+fn accept_loop(listener: TcpListener, shared: Arc<Shared>, connections: Arc<Mutex<Vec<JoinHandle<()>>>>) {
     for conn in listener.incoming() {
         if shared.is_shutting_down() {
             break;
@@ -411,30 +575,24 @@ fn accept_loop(
             }
         };
         let conn_shared = Arc::clone(&shared);
-        let spawned = thread::Builder::new()
-            .name("fake-dc-conn".to_string())
-            .spawn(move || {
-                let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
-                    serve_connection(&conn_shared, stream)
-                }));
-                if let Err(payload) = outcome {
-                    conn_shared.violation(format!(
-                        "fake datacenter bug: a connection thread panicked: {}",
-                        panic_message(&payload)
-                    ));
-                }
-            });
+        let spawned = thread::Builder::new().name("fake-dc-conn".to_string()).spawn(move || {
+            let outcome = panic::catch_unwind(AssertUnwindSafe(|| serve_connection(&conn_shared, stream)));
+            if let Err(payload) = outcome {
+                conn_shared.violation(format!(
+                    "fake datacenter bug: a connection thread panicked: {}",
+                    panic_message(&payload)
+                ));
+            }
+        });
         match spawned {
             Ok(handle) => {
-                let mut list = connections
-                    .lock()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+                let mut list = connections.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
                 list.retain(|h| !h.is_finished());
                 list.push(handle);
             }
-            Err(err) => shared.violation(format!(
-                "fake datacenter bug: could not spawn a connection thread: {err}"
-            )),
+            Err(err) => {
+                shared.violation(format!("fake datacenter bug: could not spawn a connection thread: {err}"))
+            }
         }
     }
 }
@@ -463,11 +621,7 @@ struct Request {
 
 impl Request {
     fn header_values(&self, name: &str) -> Vec<&str> {
-        self.headers
-            .iter()
-            .filter(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-            .collect()
+        self.headers.iter().filter(|(n, _)| n == name).map(|(_, v)| v.as_str()).collect()
     }
 
     fn has_connection_token(&self, token: &str) -> bool {
@@ -555,9 +709,7 @@ fn serve_connection(shared: &Shared, mut stream: TcpStream) {
         match handle(shared, &request) {
             Action::Respond(response) => {
                 let head_only = request.method == "HEAD";
-                if write_response(&mut stream, &response, keep_alive, head_only).is_err()
-                    || !keep_alive
-                {
+                if write_response(&mut stream, &response, keep_alive, head_only).is_err() || !keep_alive {
                     return;
                 }
             }
@@ -588,9 +740,7 @@ fn fill(shared: &Shared, stream: &mut TcpStream, buf: &mut Vec<u8>) -> io::Resul
             Err(e)
                 if matches!(
                     e.kind(),
-                    io::ErrorKind::WouldBlock
-                        | io::ErrorKind::TimedOut
-                        | io::ErrorKind::Interrupted
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
                 ) => {}
             Err(e) => return Err(e),
         }
@@ -598,10 +748,7 @@ fn fill(shared: &Shared, stream: &mut TcpStream, buf: &mut Vec<u8>) -> io::Resul
 }
 
 fn read_request(shared: &Shared, stream: &mut TcpStream, buf: &mut Vec<u8>) -> ReadOutcome {
-    let reject = |status: u16, message: &str| ReadOutcome::Reject {
-        status,
-        message: message.to_string(),
-    };
+    let reject = |status: u16, message: &str| ReadOutcome::Reject { status, message: message.to_string() };
     let head_len = loop {
         // RFC 9112 2.2: ignore empty lines before a request line.
         while buf.starts_with(b"\r\n") {
@@ -641,10 +788,7 @@ fn read_request(shared: &Shared, stream: &mut TcpStream, buf: &mut Vec<u8>) -> R
         return reject(400, &format!("bad method in request line {request_line:?}"));
     }
     if !target.starts_with('/') || target.bytes().any(|b| b <= b' ' || b == 0x7f) {
-        return reject(
-            400,
-            &format!("bad request target {target:?} (origin-form expected)"),
-        );
+        return reject(400, &format!("bad request target {target:?} (origin-form expected)"));
     }
     let http11 = match version {
         "HTTP/1.1" => true,
@@ -663,24 +807,13 @@ fn read_request(shared: &Shared, stream: &mut TcpStream, buf: &mut Vec<u8>) -> R
         if name.is_empty() || !name.bytes().all(is_token_char) {
             return reject(400, &format!("bad header name {name:?}"));
         }
-        headers.push((
-            name.to_ascii_lowercase(),
-            value.trim_matches([' ', '\t']).to_string(),
-        ));
+        headers.push((name.to_ascii_lowercase(), value.trim_matches([' ', '\t']).to_string()));
     }
-    let mut request = Request {
-        method: method.to_string(),
-        target: target.to_string(),
-        http11,
-        headers,
-        body: Vec::new(),
-    };
+    let mut request =
+        Request { method: method.to_string(), target: target.to_string(), http11, headers, body: Vec::new() };
 
     if !request.header_values("transfer-encoding").is_empty() {
-        return reject(
-            411,
-            "Transfer-Encoding request bodies are not supported; send Content-Length",
-        );
+        return reject(411, "Transfer-Encoding request bodies are not supported; send Content-Length");
     }
     let lengths = request.header_values("content-length");
     let body_len = match lengths.first() {
@@ -701,10 +834,7 @@ fn read_request(shared: &Shared, stream: &mut TcpStream, buf: &mut Vec<u8>) -> R
     buf.drain(..head_len);
     if body_len > buf.len()
         && request.http11
-        && request
-            .header_values("expect")
-            .iter()
-            .any(|v| v.eq_ignore_ascii_case("100-continue"))
+        && request.header_values("expect").iter().any(|v| v.eq_ignore_ascii_case("100-continue"))
         && stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").is_err()
     {
         return ReadOutcome::Closed;
@@ -739,18 +869,12 @@ fn write_response(
     head_only: bool,
 ) -> io::Result<()> {
     let no_body = matches!(response.status, 204 | 304);
-    let mut head = format!(
-        "HTTP/1.1 {} {}\r\n",
-        response.status,
-        reason_phrase(response.status)
-    );
+    let mut head = format!("HTTP/1.1 {} {}\r\n", response.status, reason_phrase(response.status));
     if let Some(content_type) = &response.content_type {
         head.push_str(&format!("Content-Type: {content_type}\r\n"));
     }
     for (name, value) in &response.headers {
-        if ["content-length", "connection", "transfer-encoding"]
-            .iter()
-            .any(|n| name.eq_ignore_ascii_case(n))
+        if ["content-length", "connection", "transfer-encoding"].iter().any(|n| name.eq_ignore_ascii_case(n))
         {
             continue;
         }
@@ -759,11 +883,7 @@ fn write_response(
     if !no_body {
         head.push_str(&format!("Content-Length: {}\r\n", response.body.len()));
     }
-    head.push_str(if keep_alive {
-        "Connection: keep-alive\r\n\r\n"
-    } else {
-        "Connection: close\r\n\r\n"
-    });
+    head.push_str(if keep_alive { "Connection: keep-alive\r\n\r\n" } else { "Connection: close\r\n\r\n" });
     let mut bytes = head.into_bytes();
     if !no_body && !head_only {
         bytes.extend_from_slice(&response.body);
@@ -828,6 +948,20 @@ fn handle(shared: &Shared, request: &Request) -> Action {
         return Action::Respond(platform_error(400, "Missing or repeated Host header"));
     }
 
+    let client_id = path
+        .strip_prefix(CLIENTS_PATH)
+        .and_then(|rest| rest.strip_prefix('/'))
+        .filter(|id| !id.is_empty() && !id.contains('/'));
+    let endpoint = match (request.method.as_str(), client_id) {
+        ("POST", None) if path == CLIENTS_PATH => Some(Endpoint::CreateClient),
+        ("GET", Some(_)) => Some(Endpoint::GetClient),
+        ("DELETE", Some(_)) => Some(Endpoint::DeleteClient),
+        _ => None,
+    };
+    if let Some(endpoint) = endpoint {
+        return Action::Respond(clients_endpoint(shared, request, endpoint, client_id.unwrap_or_default()));
+    }
+
     let token = match bearer_token(request) {
         Ok(token) => token,
         Err(message) => return Action::Respond(platform_error(401, &message)),
@@ -836,14 +970,8 @@ fn handle(shared: &Shared, request: &Request) -> Action {
         return Action::Respond(platform_error(401, message));
     }
 
-    if let Some(client_id) = path.strip_prefix("/api/2/clients/")
-        && !client_id.is_empty()
-        && !client_id.contains('/')
-    {
-        if request.method != "GET" {
-            return Action::Respond(platform_error(405, "Method not allowed"));
-        }
-        return Action::Respond(client_record(shared, client_id));
+    if client_id.is_some() || path == CLIENTS_PATH {
+        return Action::Respond(platform_error(405, "Method not allowed"));
     }
     if path == "/api/agent_manager/v2/agents" {
         if request.method != "GET" {
@@ -876,25 +1004,244 @@ fn bearer_token(request: &Request) -> Result<String, String> {
     }
 }
 
-fn client_record(shared: &Shared, client_id: &str) -> Response {
-    let st = shared.state();
+/// `POST /api/2/clients`, `GET /api/2/clients/{id}` and
+/// `DELETE /api/2/clients/{id}`: the calls that rotating an API client needs.
+fn clients_endpoint(shared: &Shared, request: &Request, endpoint: Endpoint, client_id: &str) -> Response {
+    let delay = shared.state().arrive(endpoint);
+    let checked = (endpoint == Endpoint::CreateClient).then(|| check_create_request(request));
+    pause(shared, delay);
+    let new_client = match checked {
+        None => None,
+        Some(Ok(new_client)) => Some(new_client),
+        Some(Err((status, problems))) => {
+            let message = problems.join("; ");
+            for problem in problems {
+                shared.violation(format!("create client request: {problem}"));
+            }
+            return platform_error(status, &message);
+        }
+    };
+
+    let mut st = shared.state();
+    if let Some(status) = st.take_failure(endpoint) {
+        let path = request.target.split('?').next().unwrap_or_default();
+        return platform_error(status, &format!("Simulated failure of {} {path}", request.method));
+    }
+    let token = match bearer_token(request) {
+        Ok(token) => token,
+        Err(message) => return platform_error(401, &message),
+    };
+    let caller = match st.check_bearer(&token) {
+        Ok(issued) => issued.client_id.clone(),
+        Err(message) => return platform_error(401, message),
+    };
+    // check_bearer only accepts tokens of existing clients.
+    let caller_tenant = st.clients[&caller].tenant_id.clone();
+
+    match (endpoint, new_client) {
+        (Endpoint::CreateClient, Some(new_client)) => {
+            create_client(&mut st, &caller, &caller_tenant, new_client)
+        }
+        (Endpoint::GetClient, _) => client_record(&st, &caller_tenant, client_id),
+        (Endpoint::DeleteClient, _) => delete_client(&mut st, &caller_tenant, client_id),
+        _ => unreachable!("fake datacenter: {endpoint:?} is not a clients endpoint"),
+    }
+}
+
+/// A `POST /api/2/clients` request that passed the protocol checks.
+struct NewClient {
+    tenant_id: String,
+    client_name: String,
+}
+
+/// Checks the request against the documented create-client request; on
+/// failure returns the status (415 for a content type problem, else 400) and
+/// every problem found.
+fn check_create_request(request: &Request) -> Result<NewClient, (u16, Vec<String>)> {
+    let mut problems = Vec::new();
+    let mut status = 400;
+    let content_types = request.header_values("content-type");
+    let content_type_problem = match content_types[..] {
+        [] => Some("Content-Type header is missing".to_string()),
+        [value] if !is_json_content_type(value) => {
+            Some(format!("Content-Type is {value:?}, expected application/json"))
+        }
+        [_] => None,
+        _ => Some("Content-Type header is repeated".to_string()),
+    };
+    if let Some(problem) = content_type_problem {
+        status = 415;
+        problems.push(problem);
+    }
+
+    let mut new_client = None;
+    match serde_json::from_slice::<serde_json::Value>(&request.body) {
+        Err(e) => {
+            problems.push(format!("body is not JSON ({e}): {:?}", String::from_utf8_lossy(&request.body)))
+        }
+        Ok(body) => match body.as_object() {
+            None => problems.push(format!("body is {body}, expected a JSON object")),
+            Some(fields) => {
+                let documented = ["type", "tenant_id", "token_endpoint_auth_method", "data"];
+                for name in fields.keys().filter(|name| !documented.contains(&name.as_str())) {
+                    problems.push(format!("body has field {name:?}, which the documented request lacks"));
+                }
+                let kind = string_field(fields, "type", "", &mut problems);
+                if kind.is_some_and(|kind| kind != "api_client") {
+                    problems.push(format!("\"type\" is {kind:?}, expected \"api_client\""));
+                }
+                let tenant_id = string_field(fields, "tenant_id", "", &mut problems);
+                let method = string_field(fields, "token_endpoint_auth_method", "", &mut problems);
+                if method.is_some_and(|method| method != "client_secret_basic") {
+                    problems.push(format!(
+                        "\"token_endpoint_auth_method\" is {method:?}, expected \"client_secret_basic\""
+                    ));
+                }
+                let client_name = match fields.get("data") {
+                    None => {
+                        problems.push("body has no \"data\" (with \"client_name\")".to_string());
+                        None
+                    }
+                    Some(serde_json::Value::Object(data)) => {
+                        for name in data.keys().filter(|name| *name != "client_name") {
+                            problems.push(format!(
+                                "\"data\" has field {name:?}, which the documented request lacks"
+                            ));
+                        }
+                        string_field(data, "client_name", "data.", &mut problems)
+                    }
+                    Some(other) => {
+                        problems.push(format!("\"data\" is {other}, expected a JSON object"));
+                        None
+                    }
+                };
+                if let (Some(tenant_id), Some(client_name)) = (tenant_id, client_name) {
+                    new_client = Some(NewClient {
+                        tenant_id: tenant_id.to_string(),
+                        client_name: client_name.to_string(),
+                    });
+                }
+            }
+        },
+    }
+    match new_client {
+        Some(new_client) if problems.is_empty() => Ok(new_client),
+        _ => Err((status, problems)),
+    }
+}
+
+/// The non-empty string field `name` of `object`, or None with the problem
+/// recorded. `prefix` locates the object in the body, for the message.
+fn string_field<'a>(
+    object: &'a serde_json::Map<String, serde_json::Value>,
+    name: &str,
+    prefix: &str,
+    problems: &mut Vec<String>,
+) -> Option<&'a str> {
+    match object.get(name) {
+        None => problems.push(format!("body has no \"{prefix}{name}\"")),
+        Some(serde_json::Value::String(value)) if value.is_empty() => {
+            problems.push(format!("\"{prefix}{name}\" is empty"))
+        }
+        Some(serde_json::Value::String(value)) => return Some(value),
+        Some(other) => problems.push(format!("\"{prefix}{name}\" is {other}, expected a string")),
+    }
+    None
+}
+
+fn is_json_content_type(value: &str) -> bool {
+    let mut parts = value.split(';');
+    let media_type = parts.next().unwrap_or_default().trim();
+    if !media_type.eq_ignore_ascii_case("application/json") {
+        return false;
+    }
+    // JSON is UTF-8 (RFC 8259 8.1); a charset parameter may only say so.
+    parts.all(|param| match param.split_once('=') {
+        Some((name, value)) => {
+            name.trim().eq_ignore_ascii_case("charset")
+                && value.trim().trim_matches('"').eq_ignore_ascii_case("utf-8")
+        }
+        None => false,
+    })
+}
+
+fn create_client(st: &mut State, caller: &str, caller_tenant: &str, new_client: NewClient) -> Response {
+    if new_client.tenant_id != caller_tenant {
+        return platform_error(
+            403,
+            &format!(
+                "Client {caller} of tenant {caller_tenant} may not create clients in tenant {}",
+                new_client.tenant_id
+            ),
+        );
+    }
+    let client_id = loop {
+        let id = random_uuid();
+        if !st.clients.contains_key(&id) {
+            break id;
+        }
+    };
+    let generation = st.new_generation();
+    let delay = st.new_client_activation_delay;
+    let client = Client {
+        secret: random_hex(16),
+        generation,
+        tenant_id: new_client.tenant_id,
+        name: new_client.client_name,
+        created_by: caller.to_string(),
+        created_at: unix_now(),
+        last_access_at: None,
+        active_from: (!delay.is_zero()).then(|| Instant::now() + delay),
+    };
+    let mut body = client_json(&client_id, &client);
+    body["client_secret"] = json!(client.secret);
+    if st.new_client_rejections > 0 {
+        let times = st.new_client_rejections;
+        st.token_rejections.insert(client_id.clone(), times);
+    }
+    st.clients.insert(client_id.clone(), client);
+    st.created.push(client_id);
+    Response::json(201, body)
+}
+
+fn client_record(st: &State, caller_tenant: &str, client_id: &str) -> Response {
     let Some(client) = st.clients.get(client_id) else {
         return platform_error(404, &format!("Client {client_id} not found"));
     };
-    Response::json(
-        200,
-        json!({
-            "client_id": client_id,
-            "tenant_id": "tenant-1",
-            "type": "api_client",
-            "status": "enabled",
-            "token_endpoint_auth_method": "client_secret_basic",
-            "data": { "client_name": format!("fake client {client_id}") },
-            "created_by": "00000000-0000-4000-8000-000000000001",
-            "created_at": rfc3339(client.created_at),
-            "last_access_at": rfc3339(client.last_access_at.unwrap_or(client.created_at)),
-        }),
-    )
+    if client.tenant_id != caller_tenant {
+        return platform_error(403, &format!("Client {client_id} is not in tenant {caller_tenant}"));
+    }
+    Response::json(200, client_json(client_id, client))
+}
+
+/// The record of a client, as `GET /api/2/clients/{id}` returns it.
+fn client_json(client_id: &str, client: &Client) -> serde_json::Value {
+    json!({
+        "client_id": client_id,
+        "tenant_id": client.tenant_id,
+        "type": "api_client",
+        "status": "enabled",
+        "token_endpoint_auth_method": "client_secret_basic",
+        "data": { "client_name": client.name },
+        "created_by": client.created_by,
+        "created_at": rfc3339(client.created_at),
+        "last_access_at": rfc3339(client.last_access_at.unwrap_or(client.created_at)),
+    })
+}
+
+/// Deleting a client removes its secret and, through `check_bearer`, every
+/// token issued to it. A client may delete itself.
+fn delete_client(st: &mut State, caller_tenant: &str, client_id: &str) -> Response {
+    let Some(client) = st.clients.get(client_id) else {
+        return platform_error(404, &format!("Client {client_id} not found"));
+    };
+    if client.tenant_id != caller_tenant {
+        return platform_error(403, &format!("Client {client_id} is not in tenant {caller_tenant}"));
+    }
+    st.clients.remove(client_id);
+    st.token_rejections.remove(client_id);
+    st.deleted.push(client_id.to_string());
+    Response { status: 204, content_type: None, headers: Vec::new(), body: Vec::new() }
 }
 
 fn platform_error(status: u16, message: &str) -> Response {
@@ -905,26 +1252,18 @@ fn platform_error(status: u16, message: &str) -> Response {
 }
 
 fn oauth_error(status: u16, error: &str, description: &str) -> Response {
-    Response::json(
-        status,
-        json!({ "error": error, "error_description": description }),
-    )
+    Response::json(status, json!({ "error": error, "error_description": description }))
 }
 
 fn token_endpoint(shared: &Shared, request: &Request, path: &str, query: Option<&str>) -> Action {
     let (behavior, delay) = {
         let mut st = shared.state();
-        st.exchanges += 1;
-        (st.behavior.clone(), st.delay)
+        let delay = st.arrive(Endpoint::Token);
+        (st.behavior.clone(), delay)
     };
 
     let checked = check_token_request(request, path, query);
-    if !delay.is_zero() {
-        let until = Instant::now() + delay;
-        while Instant::now() < until && !shared.is_shutting_down() {
-            thread::sleep(POLL_INTERVAL.min(until.saturating_duration_since(Instant::now())));
-        }
-    }
+    pause(shared, delay);
     let (client_id, secret) = match checked {
         Ok(credentials) => credentials,
         Err(problems) => {
@@ -936,14 +1275,12 @@ fn token_endpoint(shared: &Shared, request: &Request, path: &str, query: Option<
         }
     };
 
+    if let Some(status) = shared.state().take_failure(Endpoint::Token) {
+        return Action::Respond(simulated_token_failure(status));
+    }
     match behavior {
         Behavior::Normal => Action::Respond(issue_token(shared, &client_id, &secret)),
-        Behavior::Status {
-            status,
-            body,
-            content_type,
-            headers,
-        } => Action::Respond(Response {
+        Behavior::Status { status, body, content_type, headers } => Action::Respond(Response {
             status,
             content_type: Some(content_type.to_string()),
             headers,
@@ -967,22 +1304,24 @@ fn token_endpoint(shared: &Shared, request: &Request, path: &str, query: Option<
                 fail
             };
             if fail {
-                let error = match status {
-                    400 => "invalid_request",
-                    401 => "invalid_client",
-                    429 | 503 => "temporarily_unavailable",
-                    _ => "server_error",
-                };
-                Action::Respond(oauth_error(
-                    status,
-                    error,
-                    "Simulated failure of the token endpoint",
-                ))
+                Action::Respond(simulated_token_failure(status))
             } else {
                 Action::Respond(issue_token(shared, &client_id, &secret))
             }
         }
     }
+}
+
+/// An OAuth2 style error for an injected token-endpoint failure (no
+/// `Retry-After`: use `Behavior::Status` to test that).
+fn simulated_token_failure(status: u16) -> Response {
+    let error = match status {
+        400 => "invalid_request",
+        401 => "invalid_client",
+        429 | 503 => "temporarily_unavailable",
+        _ => "server_error",
+    };
+    oauth_error(status, error, "Simulated failure of the token endpoint")
 }
 
 /// Checks the request against the documented token request; on success
@@ -1000,9 +1339,7 @@ fn check_token_request(
         problems.push(format!("path is {path:?}, expected {TOKEN_PATH:?}"));
     }
     if let Some(query) = query {
-        problems.push(format!(
-            "unexpected query string {query:?} (parameters belong in the body)"
-        ));
+        problems.push(format!("unexpected query string {query:?} (parameters belong in the body)"));
     }
     if request.http11 && request.header_values("host").len() != 1 {
         problems.push("HTTP/1.1 request without exactly one Host header".to_string());
@@ -1013,9 +1350,8 @@ fn check_token_request(
         [] => problems.push("Content-Type header is missing".to_string()),
         [value] => {
             if !is_form_content_type(value) {
-                problems.push(format!(
-                    "Content-Type is {value:?}, expected application/x-www-form-urlencoded"
-                ));
+                problems
+                    .push(format!("Content-Type is {value:?}, expected application/x-www-form-urlencoded"));
             }
         }
         _ => problems.push("Content-Type header is repeated".to_string()),
@@ -1049,9 +1385,7 @@ fn is_form_content_type(value: &str) -> bool {
         return false;
     }
     parts.all(|param| match param.split_once('=') {
-        Some((name, value)) => {
-            name.trim().eq_ignore_ascii_case("charset") && !value.trim().is_empty()
-        }
+        Some((name, value)) => name.trim().eq_ignore_ascii_case("charset") && !value.trim().is_empty(),
         None => false,
     })
 }
@@ -1060,9 +1394,7 @@ fn basic_credentials(request: &Request) -> Result<(String, String), String> {
     let values = request.header_values("authorization");
     let value = match values[..] {
         [] => {
-            return Err(
-                "Authorization header is missing (client_secret_basic is required)".to_string(),
-            );
+            return Err("Authorization header is missing (client_secret_basic is required)".to_string());
         }
         [value] => value,
         _ => return Err("Authorization header is repeated".to_string()),
@@ -1074,8 +1406,8 @@ fn basic_credentials(request: &Request) -> Result<(String, String), String> {
     let decoded = STANDARD
         .decode(encoded)
         .map_err(|e| format!("Basic credentials are not valid base64 ({e}): {encoded:?}"))?;
-    let decoded = String::from_utf8(decoded)
-        .map_err(|_| "Basic credentials are not valid UTF-8".to_string())?;
+    let decoded =
+        String::from_utf8(decoded).map_err(|_| "Basic credentials are not valid UTF-8".to_string())?;
     let (id, secret) = decoded
         .split_once(':')
         .ok_or_else(|| "Basic credentials have no ':' between client id and secret".to_string())?;
@@ -1087,18 +1419,22 @@ fn basic_credentials(request: &Request) -> Result<(String, String), String> {
 
 fn issue_token(shared: &Shared, client_id: &str, secret: &str) -> Response {
     let mut st = shared.state();
+    // A client still propagating, or told to fail verification, is refused
+    // exactly like a wrong secret: the platform would not know it yet.
     let generation = match st.clients.get(client_id) {
-        Some(client) if client.secret == secret => client.generation,
-        _ => {
-            let mut response = oauth_error(401, "invalid_client", "Client authentication failed");
-            // RFC 6749 5.2: a 401 after Basic authentication carries a challenge.
-            response.headers.push((
-                "WWW-Authenticate".to_string(),
-                "Basic realm=\"idp\"".to_string(),
-            ));
-            return response;
+        Some(client)
+            if client.secret == secret && client.active_from.is_none_or(|from| Instant::now() >= from) =>
+        {
+            client.generation
         }
+        _ => return invalid_client(),
     };
+    if let Some(left) = st.token_rejections.get_mut(client_id)
+        && *left > 0
+    {
+        *left -= 1;
+        return invalid_client();
+    }
     let now = unix_now();
     let expires_on = now.saturating_add(st.token_lifetime);
     let access_token = make_jwt(shared, client_id, now, expires_on);
@@ -1121,6 +1457,23 @@ fn issue_token(shared: &Shared, client_id: &str, secret: &str) -> Response {
             "token_type": "bearer",
         }),
     )
+}
+
+fn invalid_client() -> Response {
+    let mut response = oauth_error(401, "invalid_client", "Client authentication failed");
+    // RFC 6749 5.2: a 401 after Basic authentication carries a challenge.
+    response.headers.push(("WWW-Authenticate".to_string(), "Basic realm=\"idp\"".to_string()));
+    response
+}
+
+/// A random version 4 UUID, the shape of the platform's client ids.
+fn random_uuid() -> String {
+    let mut hex: Vec<char> = random_hex(16).chars().collect();
+    hex[12] = '4';
+    // The variant: the top two bits of this nibble are 10.
+    hex[16] = ['8', '9', 'a', 'b'][hex[16].to_digit(16).unwrap_or(0) as usize % 4];
+    let hex: String = hex.into_iter().collect();
+    format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..])
 }
 
 /// A JWT-shaped token: base64url header and payload (real JSON with `exp` and
@@ -1153,9 +1506,8 @@ fn random_hex(bytes: usize) -> String {
 }
 
 fn unix_now() -> i64 {
-    let since_epoch = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("fake datacenter: system clock is before 1970");
+    let since_epoch =
+        SystemTime::now().duration_since(UNIX_EPOCH).expect("fake datacenter: system clock is before 1970");
     i64::try_from(since_epoch.as_secs()).expect("fake datacenter: system clock out of range")
 }
 
@@ -1173,10 +1525,5 @@ fn rfc3339(unix: i64) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
+    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", secs / 3600, secs % 3600 / 60, secs % 60)
 }

@@ -20,6 +20,23 @@
 //!
 //! Every request is recorded ([`GitServer::requests`]) with the scheme and
 //! the token it presented, so tests can check which token reached the server.
+//!
+//! What git does against it (2.39 and 2.47 alike, unless noted):
+//!
+//! - The first request of every git command carries no credentials; only
+//!   its 401 makes git call the helper. With a user name and password, curl
+//!   then spends one more unauthenticated request learning which scheme to
+//!   use, so a Basic run starts with two 401s, a Bearer run with one.
+//! - A 401 to credentials from a helper is final, on the discovery request
+//!   (`fatal: Authentication failed for '<url>/'`) as on a later POST
+//!   (`error: RPC failed; HTTP 401`): git calls `erase` with them and fails
+//!   without asking the helper again. The next git command starts over with
+//!   `get`.
+//! - Before a POST larger than `http.postBuffer` (1 MiB; in practice a push
+//!   with a sizeable pack) git sends a small probe POST to check the
+//!   credentials, then the real one with a chunked body. git 2.47 leaves the
+//!   Authorization header it builds from `authtype`/`credential` off that
+//!   probe, so such a push fails with a Bearer helper; Basic works.
 
 // Each test binary uses a different subset of this API.
 #![allow(dead_code)]
@@ -105,6 +122,9 @@ struct Shared {
     /// receive-pack it runs. A group leaves this set before its leader is
     /// reaped, so the id cannot have been reused when it is killed.
     cgi_groups: Mutex<HashSet<u32>>,
+    /// Where `/api/...` requests go instead of git, so that one origin can
+    /// be both an (Acronis) datacenter and a git host.
+    api_upstream: Mutex<Option<SocketAddr>>,
 }
 
 impl GitServer {
@@ -118,14 +138,11 @@ impl GitServer {
     pub fn start_with_git(root: &Path, git: &Path, is_valid: TokenCheck) -> GitServer {
         // GIT_PROJECT_ROOT must be absolute, and the CGI runs in another
         // working directory anyway.
-        let root = fs::canonicalize(root).unwrap_or_else(|err| {
-            panic!("git server: canonicalize the root {}: {err}", root.display())
-        });
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .expect("git server: bind a TCP listener on 127.0.0.1:0");
-        let addr = listener
-            .local_addr()
-            .expect("git server: read the listener's local address");
+        let root = fs::canonicalize(root)
+            .unwrap_or_else(|err| panic!("git server: canonicalize the root {}: {err}", root.display()));
+        let listener =
+            TcpListener::bind("127.0.0.1:0").expect("git server: bind a TCP listener on 127.0.0.1:0");
+        let addr = listener.local_addr().expect("git server: read the listener's local address");
         let shared = Arc::new(Shared {
             root,
             git: git.to_path_buf(),
@@ -135,6 +152,7 @@ impl GitServer {
             shutdown: AtomicBool::new(false),
             requests: Mutex::new(Vec::new()),
             cgi_groups: Mutex::new(HashSet::new()),
+            api_upstream: Mutex::new(None),
         });
         let connections = Arc::new(Mutex::new(Vec::new()));
         let accept_thread = {
@@ -145,12 +163,16 @@ impl GitServer {
                 .spawn(move || accept_loop(listener, shared, connections))
                 .expect("git server: spawn the accept thread")
         };
-        GitServer {
-            shared,
-            addr,
-            accept_thread: Some(accept_thread),
-            connections,
-        }
+        GitServer { shared, addr, accept_thread: Some(accept_thread), connections }
+    }
+
+    /// Forwards every request under `/api/` to the HTTP server at
+    /// `upstream_url` (`http://127.0.0.1:PORT`), unauthenticated by this
+    /// server: that is how a test makes the git host its datacenter too.
+    pub fn proxy_api_to(&self, upstream_url: &str) {
+        let authority = upstream_url.trim_start_matches("http://").trim_end_matches('/');
+        let addr: SocketAddr = authority.parse().expect("git server: upstream must be http://IP:PORT");
+        *lock(&self.shared.api_upstream) = Some(addr);
     }
 
     /// `http://127.0.0.1:PORT`, without a trailing slash.
@@ -169,12 +191,10 @@ impl GitServer {
         lock(&self.shared.requests).clone()
     }
 
-    /// Requests answered 401.
+    /// Requests answered 401, the unauthenticated first requests git always
+    /// makes included (see the module documentation).
     pub fn unauthorized_count(&self) -> usize {
-        lock(&self.shared.requests)
-            .iter()
-            .filter(|r| r.status == 401)
-            .count()
+        lock(&self.shared.requests).iter().filter(|r| r.status == 401).count()
     }
 }
 
@@ -234,11 +254,7 @@ fn kill_group(group: u32) {
     }
 }
 
-fn accept_loop(
-    listener: TcpListener,
-    shared: Arc<Shared>,
-    connections: Arc<Mutex<Vec<JoinHandle<()>>>>,
-) {
+fn accept_loop(listener: TcpListener, shared: Arc<Shared>, connections: Arc<Mutex<Vec<JoinHandle<()>>>>) {
     for conn in listener.incoming() {
         if shared.is_shutting_down() {
             break;
@@ -253,19 +269,12 @@ fn accept_loop(
             }
         };
         let conn_shared = Arc::clone(&shared);
-        let spawned = thread::Builder::new()
-            .name("git-server-conn".to_string())
-            .spawn(move || {
-                let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
-                    serve_connection(&conn_shared, stream)
-                }));
-                if let Err(payload) = outcome {
-                    eprintln!(
-                        "git server bug: a connection thread panicked: {}",
-                        panic_message(&payload)
-                    );
-                }
-            });
+        let spawned = thread::Builder::new().name("git-server-conn".to_string()).spawn(move || {
+            let outcome = panic::catch_unwind(AssertUnwindSafe(|| serve_connection(&conn_shared, stream)));
+            if let Err(payload) = outcome {
+                eprintln!("git server bug: a connection thread panicked: {}", panic_message(&payload));
+            }
+        });
         match spawned {
             Ok(handle) => {
                 let mut list = lock(&connections);
@@ -310,11 +319,7 @@ impl Request {
     }
 
     fn header_values(&self, name: &str) -> Vec<&str> {
-        self.headers
-            .iter()
-            .filter(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-            .collect()
+        self.headers.iter().filter(|(n, _)| n == name).map(|(_, v)| v.as_str()).collect()
     }
 
     fn has_connection_token(&self, token: &str) -> bool {
@@ -346,10 +351,7 @@ enum ReadError {
 }
 
 fn bad(status: u16, message: impl Into<String>) -> ReadError {
-    ReadError::Bad {
-        status,
-        message: message.into(),
-    }
+    ReadError::Bad { status, message: message.into() }
 }
 
 /// A client connection with the bytes read from it but not consumed yet.
@@ -376,9 +378,7 @@ impl Conn<'_> {
                 Err(e)
                     if matches!(
                         e.kind(),
-                        io::ErrorKind::WouldBlock
-                            | io::ErrorKind::TimedOut
-                            | io::ErrorKind::Interrupted
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
                     ) => {}
                 Err(e) => return Err(e),
             }
@@ -473,10 +473,7 @@ impl Conn<'_> {
             if name.is_empty() || !name.bytes().all(is_token_char) {
                 return Err(bad(400, format!("bad header name {name:?}")));
             }
-            headers.push((
-                name.to_ascii_lowercase(),
-                value.trim_matches([' ', '\t']).to_string(),
-            ));
+            headers.push((name.to_ascii_lowercase(), value.trim_matches([' ', '\t']).to_string()));
         }
         Ok(Some(Request {
             method: method.to_string(),
@@ -505,10 +502,7 @@ impl Conn<'_> {
             [] => false,
             [only] if only == "chunked" => true,
             _ => {
-                return Err(bad(
-                    501,
-                    format!("unsupported Transfer-Encoding {codings:?}; only chunked is"),
-                ));
+                return Err(bad(501, format!("unsupported Transfer-Encoding {codings:?}; only chunked is")));
             }
         };
         // RFC 9112 6.3: a request with both is a smuggling attempt or a bug.
@@ -535,19 +529,14 @@ impl Conn<'_> {
         }
         request.has_body = true;
         let body_pending = chunked || length.is_some_and(|n| n > self.buf.len());
-        let expects_continue = request
-            .header_values("expect")
-            .iter()
-            .any(|v| v.eq_ignore_ascii_case("100-continue"));
+        let expects_continue =
+            request.header_values("expect").iter().any(|v| v.eq_ignore_ascii_case("100-continue"));
         // curl waits (up to a second) for this before sending a body it
         // announced with `Expect: 100-continue`.
         if body_pending
             && expects_continue
             && request.http11
-            && self
-                .stream
-                .write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
-                .is_err()
+            && self.stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").is_err()
         {
             return Err(ReadError::Closed);
         }
@@ -568,10 +557,7 @@ impl Conn<'_> {
             let size_field = line.split(|&b| b == b';').next().unwrap_or_default();
             let size_field = size_field.trim_ascii();
             if size_field.is_empty() || !size_field.iter().all(u8::is_ascii_hexdigit) {
-                return Err(bad(
-                    400,
-                    format!("bad chunk size {:?}", String::from_utf8_lossy(&line)),
-                ));
+                return Err(bad(400, format!("bad chunk size {:?}", String::from_utf8_lossy(&line))));
             }
             let size = std::str::from_utf8(size_field)
                 .ok()
@@ -581,10 +567,7 @@ impl Conn<'_> {
             if size == 0 {
                 // Trailer fields, if any, are dropped: CGI has no way to
                 // pass them on.
-                while !self
-                    .take_line(MAX_HEAD_BYTES, "trailer section")?
-                    .is_empty()
-                {}
+                while !self.take_line(MAX_HEAD_BYTES, "trailer section")?.is_empty() {}
                 return Ok(());
             }
             self.take_exact(size, body)?;
@@ -621,11 +604,7 @@ fn serve_connection(shared: &Shared, stream: TcpStream) {
         Ok(addr) => addr.ip(),
         Err(_) => return,
     };
-    let mut conn = Conn {
-        shared,
-        stream,
-        buf: Vec::new(),
-    };
+    let mut conn = Conn { shared, stream, buf: Vec::new() };
     loop {
         let mut request = match conn.read_head() {
             Ok(Some(request)) => request,
@@ -640,19 +619,16 @@ fn serve_connection(shared: &Shared, stream: TcpStream) {
             Ok(()) => {}
             Err(ReadError::Closed) => return,
             Err(ReadError::Bad { status, message }) => {
-                eprintln!(
-                    "git server: malformed request {} {}: {message}",
-                    request.method, request.target
-                );
+                eprintln!("git server: malformed request {} {}: {message}", request.method, request.target);
                 shared.record(&request, &authenticate(shared, &request), status);
-                let _ = write_simple(
-                    &mut conn.stream,
-                    request.http11,
-                    status,
-                    &[],
-                    &message,
-                    false,
-                );
+                let _ = write_simple(&mut conn.stream, request.http11, status, &[], &message, false);
+                return;
+            }
+        }
+        if request.target.starts_with("/api/") {
+            let upstream = *lock(&shared.api_upstream);
+            if let Some(upstream) = upstream {
+                let _ = forward(upstream, &request, &mut conn.stream);
                 return;
             }
         }
@@ -682,24 +658,40 @@ fn serve_connection(shared: &Shared, stream: TcpStream) {
     }
 }
 
+/// Relays one request to `upstream` with `Connection: close` and copies the
+/// whole answer back; the client connection is closed afterwards.
+fn forward(upstream: SocketAddr, request: &Request, client: &mut TcpStream) -> io::Result<()> {
+    let mut up = TcpStream::connect(upstream)?;
+    let mut head = format!("{} {} HTTP/1.1\r\n", request.method, request.target);
+    for (name, value) in &request.headers {
+        if !matches!(name.as_str(), "connection" | "keep-alive" | "transfer-encoding" | "content-length") {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+    }
+    if request.has_body {
+        head.push_str(&format!("content-length: {}\r\n", request.body.len()));
+    }
+    head.push_str("connection: close\r\n\r\n");
+    up.write_all(head.as_bytes())?;
+    up.write_all(&request.body)?;
+    let mut answer = Vec::new();
+    up.read_to_end(&mut answer)?;
+    client.write_all(&answer)
+}
+
 // ---------------------------------------------------------------------------
 // Authentication
 
 struct Auth {
     scheme: Option<String>,
     credential: Option<String>,
-    /// For REMOTE_USER: git http-backend refuses pushes without one.
+    /// For REMOTE_USER: http-backend refuses pushes without one.
     user: Option<String>,
     accepted: bool,
 }
 
 fn authenticate(shared: &Shared, request: &Request) -> Auth {
-    let mut auth = Auth {
-        scheme: None,
-        credential: None,
-        user: None,
-        accepted: false,
-    };
+    let mut auth = Auth { scheme: None, credential: None, user: None, accepted: false };
     let values = request.header_values("authorization");
     let Some(value) = values.first() else {
         return auth;
@@ -710,14 +702,13 @@ fn authenticate(shared: &Shared, request: &Request) -> Auth {
         auth.scheme = Some("Bearer".to_string());
         if !rest.is_empty() {
             auth.credential = Some(rest.to_string());
+            // A bearer token names no user, but http-backend only needs
+            // some REMOTE_USER to allow pushes.
             auth.user = Some("bearer".to_string());
         }
     } else if scheme.eq_ignore_ascii_case("Basic") {
         auth.scheme = Some("Basic".to_string());
-        let decoded = STANDARD
-            .decode(rest)
-            .ok()
-            .and_then(|bytes| String::from_utf8(bytes).ok());
+        let decoded = STANDARD.decode(rest).ok().and_then(|bytes| String::from_utf8(bytes).ok());
         if let Some((user, password)) = decoded.as_deref().and_then(|d| d.split_once(':')) {
             auth.credential = Some(password.to_string());
             auth.user = Some(user.to_string());
@@ -727,11 +718,8 @@ fn authenticate(shared: &Shared, request: &Request) -> Auth {
     }
     // Two Authorization headers mean a confused client; which one a real
     // server would pick is undefined, so neither is honoured.
-    auth.accepted = values.len() == 1
-        && auth
-            .credential
-            .as_deref()
-            .is_some_and(|token| (shared.is_valid)(token));
+    auth.accepted =
+        values.len() == 1 && auth.credential.as_deref().is_some_and(|token| (shared.is_valid)(token));
     auth
 }
 
@@ -783,10 +771,7 @@ fn respond_with_cgi(
     let mut cgi = match spawn_cgi(shared, &request, auth, peer) {
         Ok(cgi) => cgi,
         Err(err) => {
-            let message = format!(
-                "cannot run {} http-backend: {err}\n",
-                shared.git.display()
-            );
+            let message = format!("cannot run {} http-backend: {err}\n", shared.git.display());
             eprintln!("git server: {}", message.trim_end());
             shared.record(&request, auth, 500);
             return write_simple(stream, http11, 500, &[], &message, keep_alive).is_ok();
@@ -823,18 +808,13 @@ fn respond_with_cgi(
             drop(cgi);
             reusable
         }
-        Relay::Streamed {
-            status,
-            chunked,
-            reusable,
-        } => {
+        Relay::Streamed { status, chunked, reusable } => {
             let exit = cgi.wait();
             // http-backend's die() answers 500 when it fails before its
             // header, so a failure after a non-2xx status has been reported
             // already; after a 2xx the body may be cut short, and leaving
             // out the last chunk is how HTTP/1.1 tells the client so.
-            let complete = !(200..300).contains(&status)
-                || exit.as_ref().is_ok_and(ExitStatus::success);
+            let complete = !(200..300).contains(&status) || exit.as_ref().is_ok_and(ExitStatus::success);
             if !complete {
                 eprintln!(
                     "git server: http-backend failed ({exit:?}) after answering {status} to {} {}",
@@ -845,25 +825,20 @@ fn respond_with_cgi(
         }
     };
     let _ = feeder.join();
-    if let Ok(text) = stderr_reader.join() {
-        if !text.is_empty() {
-            eprintln!(
-                "git server: http-backend stderr for {} {}:\n{}",
-                request.method,
-                request.target,
-                String::from_utf8_lossy(&text).trim_end()
-            );
-        }
+    if let Ok(text) = stderr_reader.join()
+        && !text.is_empty()
+    {
+        eprintln!(
+            "git server: http-backend stderr for {} {}:\n{}",
+            request.method,
+            request.target,
+            String::from_utf8_lossy(&text).trim_end()
+        );
     }
     reusable
 }
 
-fn spawn_cgi<'a>(
-    shared: &'a Shared,
-    request: &Request,
-    auth: &Auth,
-    peer: IpAddr,
-) -> io::Result<Cgi<'a>> {
+fn spawn_cgi<'a>(shared: &'a Shared, request: &Request, auth: &Auth, peer: IpAddr) -> io::Result<Cgi<'a>> {
     let (path, query) = request.path_and_query();
     let mut cmd = Command::new(&shared.git);
     cmd.arg("http-backend")
@@ -876,10 +851,7 @@ fn spawn_cgi<'a>(
         .env("GIT_PROJECT_ROOT", &shared.root)
         .env("GIT_HTTP_EXPORT_ALL", "1")
         .env("GATEWAY_INTERFACE", "CGI/1.1")
-        .env(
-            "SERVER_PROTOCOL",
-            if request.http11 { "HTTP/1.1" } else { "HTTP/1.0" },
-        )
+        .env("SERVER_PROTOCOL", if request.http11 { "HTTP/1.1" } else { "HTTP/1.0" })
         .env("SERVER_NAME", "127.0.0.1")
         .env("SERVER_PORT", shared.port.to_string())
         .env("REQUEST_METHOD", &request.method)
@@ -943,22 +915,13 @@ fn spawn_cgi<'a>(
     let child = cmd.spawn()?;
     let group = child.id();
     groups.insert(group);
-    Ok(Cgi {
-        shared,
-        child,
-        group,
-        reaped: false,
-    })
+    Ok(Cgi { shared, child, group, reaped: false })
 }
 
 enum Relay {
     /// The CGI's output ended and went out in full, except for the last
     /// chunk when `chunked`, which must wait for the CGI's exit status.
-    Streamed {
-        status: u16,
-        chunked: bool,
-        reusable: bool,
-    },
+    Streamed { status: u16, chunked: bool, reusable: bool },
     /// The CGI is of no further use (the client is gone, or the CGI's output
     /// is not a CGI response): kill it.
     Abandon { reusable: bool },
@@ -990,16 +953,8 @@ fn relay_cgi_output(
         }
     };
     let Some(head_end) = head_end else {
-        let message = format!(
-            "http-backend gave no valid CGI header ({} bytes of output)\n",
-            out.len()
-        );
-        eprintln!(
-            "git server: {} {}: {}",
-            request.method,
-            request.target,
-            message.trim_end()
-        );
+        let message = format!("http-backend gave no valid CGI header ({} bytes of output)\n", out.len());
+        eprintln!("git server: {} {}: {}", request.method, request.target, message.trim_end());
         shared.record(request, auth, 502);
         let reusable = write_simple(stream, http11, 502, &[], &message, keep_alive).is_ok();
         return Relay::Abandon { reusable };
@@ -1037,21 +992,14 @@ fn relay_cgi_output(
     // HTTP/1.1, the end of the connection on HTTP/1.0.
     let chunked = http11 && !head_only;
     let keep_alive = keep_alive && http11;
-    let mut head = format!(
-        "HTTP/1.1 {status} {}\r\n",
-        reason.as_deref().unwrap_or(reason_phrase(status))
-    );
+    let mut head = format!("HTTP/1.1 {status} {}\r\n", reason.as_deref().unwrap_or(reason_phrase(status)));
     for (name, value) in &headers {
         head.push_str(&format!("{name}: {value}\r\n"));
     }
     if chunked {
         head.push_str("Transfer-Encoding: chunked\r\n");
     }
-    head.push_str(if keep_alive {
-        "Connection: keep-alive\r\n\r\n"
-    } else {
-        "Connection: close\r\n\r\n"
-    });
+    head.push_str(if keep_alive { "Connection: keep-alive\r\n\r\n" } else { "Connection: close\r\n\r\n" });
     if stream.write_all(head.as_bytes()).is_err() {
         return Relay::Abandon { reusable: false };
     }
@@ -1060,22 +1008,14 @@ fn relay_cgi_output(
         if io::copy(stdout, &mut io::sink()).is_err() {
             return Relay::Abandon { reusable: false };
         }
-        return Relay::Streamed {
-            status,
-            chunked: false,
-            reusable: keep_alive,
-        };
+        return Relay::Streamed { status, chunked: false, reusable: keep_alive };
     }
 
     let mut pending = body_start;
     let mut chunk = vec![0u8; IO_CHUNK];
     loop {
         if !pending.is_empty() {
-            let sent = if chunked {
-                write_chunk(stream, &pending)
-            } else {
-                stream.write_all(&pending)
-            };
+            let sent = if chunked { write_chunk(stream, &pending) } else { stream.write_all(&pending) };
             if sent.is_err() {
                 return Relay::Abandon { reusable: false };
             }
@@ -1197,8 +1137,9 @@ fn percent_decode(path: &str) -> OsString {
 // Repositories
 
 /// Creates `root/name` as a bare repository containing one commit on `main`
-/// with a README; returns its path. The commit is the same on every run (its
-/// dates and identities are fixed), whatever the user's git configuration.
+/// with a README; returns its path. Built with [`DEFAULT_GIT`]; for a given
+/// `name` the commit id is the same on every run (dates and identities are
+/// fixed), whatever the user's git configuration.
 pub fn make_bare_repo(root: &Path, name: &str) -> PathBuf {
     let repo = root.join(name);
     let home = scratch_home();
@@ -1215,19 +1156,14 @@ pub fn make_bare_repo(root: &Path, name: &str) -> PathBuf {
             .env("GIT_COMMITTER_EMAIL", "committer@example.com")
             .env("GIT_COMMITTER_DATE", "1700000000 +0000")
             .env("LC_ALL", "C")
-            .stdin(if stdin.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
+            .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         if let Some(path) = std::env::var_os("PATH") {
             cmd.env("PATH", path);
         }
-        let mut child = cmd
-            .spawn()
-            .unwrap_or_else(|err| panic!("make_bare_repo: run {DEFAULT_GIT} {args:?}: {err}"));
+        let mut child =
+            cmd.spawn().unwrap_or_else(|err| panic!("make_bare_repo: run {DEFAULT_GIT} {args:?}: {err}"));
         if let Some(input) = stdin {
             let mut pipe = child.stdin.take().expect("make_bare_repo: git stdin is piped");
             pipe.write_all(input)
@@ -1246,19 +1182,12 @@ pub fn make_bare_repo(root: &Path, name: &str) -> PathBuf {
     };
 
     let repo_arg = repo.to_str().expect("make_bare_repo: repository path is UTF-8");
-    git(
-        &["-c", "init.defaultBranch=main", "init", "--quiet", "--bare", repo_arg],
-        None,
-    );
-    let in_repo = |args: &[&str], stdin: Option<&[u8]>| {
-        git(&[&["--git-dir", repo_arg], args].concat(), stdin)
-    };
+    git(&["-c", "init.defaultBranch=main", "init", "--quiet", "--bare", repo_arg], None);
+    let in_repo =
+        |args: &[&str], stdin: Option<&[u8]>| git(&[&["--git-dir", repo_arg], args].concat(), stdin);
     let readme = format!("# {name}\n\nA repository served by the test git server.\n");
     let blob = in_repo(&["hash-object", "-w", "--stdin"], Some(readme.as_bytes()));
-    let tree = in_repo(
-        &["mktree"],
-        Some(format!("100644 blob {blob}\tREADME.md\n").as_bytes()),
-    );
+    let tree = in_repo(&["mktree"], Some(format!("100644 blob {blob}\tREADME.md\n").as_bytes()));
     let commit = in_repo(&["commit-tree", &tree, "-m", "Initial commit"], None);
     in_repo(&["update-ref", "refs/heads/main", &commit], None);
     let _ = fs::remove_dir_all(&home);
@@ -1274,7 +1203,6 @@ fn scratch_home() -> PathBuf {
         COUNTER.fetch_add(1, Ordering::SeqCst)
     ));
     let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir)
-        .unwrap_or_else(|err| panic!("make_bare_repo: create {}: {err}", dir.display()));
+    fs::create_dir_all(&dir).unwrap_or_else(|err| panic!("make_bare_repo: create {}: {err}", dir.display()));
     dir
 }

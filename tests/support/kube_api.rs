@@ -50,25 +50,16 @@ impl KubeApi {
     pub fn start(ca: &TestCa, is_valid: TokenCheck) -> KubeApi {
         let listener = TcpListener::bind("127.0.0.1:0")
             .expect("fake kube-apiserver: bind a TCP listener on 127.0.0.1:0");
-        let addr = listener
-            .local_addr()
-            .expect("fake kube-apiserver: read the listener's local address");
+        let addr = listener.local_addr().expect("fake kube-apiserver: read the listener's local address");
         let config = ca.server_config(&["127.0.0.1", "localhost"]);
         let requests = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
         let handler = {
             let requests = Arc::clone(&requests);
-            Arc::new(move |stream: &mut dyn ReadWrite| {
-                serve_request(stream, addr, &requests, &*is_valid)
-            })
+            Arc::new(move |stream: &mut dyn ReadWrite| serve_request(stream, addr, &requests, &*is_valid))
         };
         let server = serve_tls(listener, config, handler, Arc::clone(&stop));
-        KubeApi {
-            addr,
-            requests,
-            stop,
-            server: Some(server),
-        }
+        KubeApi { addr, requests, stop, server: Some(server) }
     }
 
     /// `https://127.0.0.1:PORT`, without a trailing slash.
@@ -105,19 +96,13 @@ impl KubeApi {
         out.push_str("- name: fake-kube\n");
         out.push_str("  cluster:\n");
         out.push_str(&format!("    server: {}\n", yaml_str(&self.url())));
-        out.push_str(&format!(
-            "    certificate-authority: {}\n",
-            yaml_str(path_str(ca_file))
-        ));
+        out.push_str(&format!("    certificate-authority: {}\n", yaml_str(path_str(ca_file))));
         out.push_str("users:\n");
         out.push_str("- name: acronis\n");
         out.push_str("  user:\n");
         out.push_str("    exec:\n");
         out.push_str(&format!("      apiVersion: {}\n", yaml_str(api_version)));
-        out.push_str(&format!(
-            "      command: {}\n",
-            yaml_str(path_str(exec_command))
-        ));
+        out.push_str(&format!("      command: {}\n", yaml_str(path_str(exec_command))));
         if exec_args.is_empty() {
             out.push_str("      args: []\n");
         } else {
@@ -167,19 +152,14 @@ fn yaml_str(s: &str) -> String {
 
 fn path_str(path: &Path) -> &str {
     path.to_str().unwrap_or_else(|| {
-        panic!(
-            "fake kube-apiserver: a kubeconfig cannot hold the non-UTF-8 path {}",
-            path.display()
-        )
+        panic!("fake kube-apiserver: a kubeconfig cannot hold the non-UTF-8 path {}", path.display())
     })
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // A poisoned lock means a connection thread panicked; its panic message
     // is the report, and the recorded requests are still worth showing.
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 // ---------------------------------------------------------------------------
@@ -194,11 +174,7 @@ struct Request {
 
 impl Request {
     fn header_values(&self, name: &str) -> Vec<&str> {
-        self.headers
-            .iter()
-            .filter(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-            .collect()
+        self.headers.iter().filter(|(n, _)| n == name).map(|(_, v)| v.as_str()).collect()
     }
 
     /// The token of a single `Authorization: Bearer` header.
@@ -237,11 +213,7 @@ fn serve_request(
     // Like the real API server: authentication comes before routing, so an
     // unknown path with a bad token is a 401, not a 404.
     if !token.as_deref().is_some_and(is_valid) {
-        let _ = write_response(
-            stream,
-            401,
-            &status_body(401, "Unauthorized", "Unauthorized"),
-        );
+        let _ = write_response(stream, 401, &status_body(401, "Unauthorized", "Unauthorized"));
         return;
     }
     let (status, body) = route(&request, addr);
@@ -304,11 +276,7 @@ fn route(request: &Request, addr: SocketAddr) -> (u16, Value) {
     if request.method != "GET" {
         return (
             405,
-            status_body(
-                405,
-                "MethodNotAllowed",
-                &format!("{} is not supported here", request.method),
-            ),
+            status_body(405, "MethodNotAllowed", &format!("{} is not supported here", request.method)),
         );
     }
     (200, body)
@@ -362,11 +330,7 @@ fn read_request(stream: &mut dyn ReadWrite) -> Result<Option<Request>, String> {
         headers.push((name.trim().to_ascii_lowercase(), value.trim().to_string()));
     }
     let path = target.split_once('?').map_or(target, |(path, _)| path);
-    let request = Request {
-        method: method.to_string(),
-        path: path.to_string(),
-        headers,
-    };
+    let request = Request { method: method.to_string(), path: path.to_string(), headers };
 
     if !request.header_values("transfer-encoding").is_empty() {
         return Err("chunked request bodies are not supported".to_string());

@@ -48,17 +48,12 @@ impl PtyOutput {
 pub fn run_on_pty(mut cmd: Command, input: &[u8], timeout: Duration) -> PtyOutput {
     let start = Instant::now();
     let pty = Pty::open().unwrap_or_else(|e| panic!("open a pseudo-terminal: {e}"));
-    let slave = pty
-        .open_slave()
-        .unwrap_or_else(|e| panic!("open pty slave {}: {e}", pty.slave_path.display()));
+    let slave =
+        pty.open_slave().unwrap_or_else(|e| panic!("open pty slave {}: {e}", pty.slave_path.display()));
     let stdio = |fd: &OwnedFd| {
-        fd.try_clone()
-            .map(Stdio::from)
-            .unwrap_or_else(|e| panic!("duplicate the pty slave descriptor: {e}"))
+        fd.try_clone().map(Stdio::from).unwrap_or_else(|e| panic!("duplicate the pty slave descriptor: {e}"))
     };
-    cmd.stdin(stdio(&slave))
-        .stdout(stdio(&slave))
-        .stderr(stdio(&slave));
+    cmd.stdin(stdio(&slave)).stdout(stdio(&slave)).stderr(stdio(&slave));
     drop(slave);
     // SAFETY: setsid and ioctl are async-signal-safe and nothing allocates.
     // stdio is already in place when pre_exec closures run, so fd 0 is the
@@ -75,9 +70,7 @@ pub fn run_on_pty(mut cmd: Command, input: &[u8], timeout: Duration) -> PtyOutpu
         });
     }
     let program = format!("{cmd:?}");
-    let mut child = cmd
-        .spawn()
-        .unwrap_or_else(|e| panic!("spawn {program} on a pty: {e}"));
+    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {program} on a pty: {e}"));
     // The Command still holds duplicates of the slave; the master only sees
     // end of file once the child's are the last ones.
     drop(cmd);
@@ -132,19 +125,14 @@ pub fn run_on_pty(mut cmd: Command, input: &[u8], timeout: Duration) -> PtyOutpu
         }
 
         if !exited {
-            exited = child
-                .try_wait()
-                .unwrap_or_else(|e| panic!("waiting for {program}: {e}"))
-                .is_some();
+            exited = child.try_wait().unwrap_or_else(|e| panic!("waiting for {program}: {e}")).is_some();
         }
         if terminal_closed && exited {
             break;
         }
     }
     // The child has exited; this only collects the status try_wait saw.
-    let status = child
-        .wait()
-        .unwrap_or_else(|e| panic!("waiting for {program}: {e}"));
+    let status = child.wait().unwrap_or_else(|e| panic!("waiting for {program}: {e}"));
     PtyOutput { status, output }
 }
 
@@ -202,12 +190,7 @@ impl Pty {
             .to_str()
             .map(PathBuf::from)
             .map_err(|_| io::Error::other("pty slave name is not UTF-8"))?;
-        let winsize = libc::winsize {
-            ws_row: 24,
-            ws_col: 80,
-            ws_xpixel: 0,
-            ws_ypixel: 0,
-        };
+        let winsize = libc::winsize { ws_row: 24, ws_col: 80, ws_xpixel: 0, ws_ypixel: 0 };
         // SAFETY: TIOCSWINSZ reads a winsize struct. A size of 0x0 would make
         // some programs misbehave; failure to set it is not fatal.
         unsafe {
@@ -218,11 +201,8 @@ impl Pty {
 
     fn open_slave(&self) -> io::Result<OwnedFd> {
         // O_NOCTTY: the test process must not acquire the terminal itself.
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .custom_flags(libc::O_NOCTTY)
-            .open(&self.slave_path)?;
+        let file =
+            OpenOptions::new().read(true).write(true).custom_flags(libc::O_NOCTTY).open(&self.slave_path)?;
         Ok(file.into())
     }
 
@@ -245,35 +225,20 @@ impl Pty {
     fn write_nonblocking(&self, data: &[u8]) -> io::Result<usize> {
         match (&self.master).write(data) {
             Ok(n) => Ok(n),
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
-                ) =>
-            {
-                Ok(0)
-            }
+            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted) => Ok(0),
             Err(e) => Err(e),
         }
     }
 
     /// Waits up to `wait` for output and appends what is available.
     fn read_nonblocking(&self, out: &mut Vec<u8>, wait: Duration) -> io::Result<ReadResult> {
-        let mut pfd = libc::pollfd {
-            fd: self.master.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
+        let mut pfd = libc::pollfd { fd: self.master.as_raw_fd(), events: libc::POLLIN, revents: 0 };
         let millis = libc::c_int::try_from(wait.as_millis()).unwrap_or(libc::c_int::MAX);
         // SAFETY: one valid pollfd.
         let rc = unsafe { libc::poll(&mut pfd, 1, millis) };
         if rc < 0 {
             let err = io::Error::last_os_error();
-            return if err.kind() == io::ErrorKind::Interrupted {
-                Ok(ReadResult::Nothing)
-            } else {
-                Err(err)
-            };
+            return if err.kind() == io::ErrorKind::Interrupted { Ok(ReadResult::Nothing) } else { Err(err) };
         }
         if rc == 0 {
             return Ok(ReadResult::Nothing);
@@ -287,12 +252,7 @@ impl Pty {
             }
             // Linux reports a pty whose slave side is closed everywhere as EIO.
             Err(e) if e.raw_os_error() == Some(libc::EIO) => Ok(ReadResult::Closed),
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
-                ) =>
-            {
+            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted) => {
                 Ok(ReadResult::Nothing)
             }
             Err(e) => Err(e),

@@ -47,21 +47,15 @@ pub fn bin() -> PathBuf {
 
 impl Sandbox {
     pub fn new(backend: Backend) -> Sandbox {
-        let dir = tempfile::Builder::new()
-            .prefix("acronis-cred-test-")
-            .tempdir()
-            .expect("create a temp dir");
+        let dir = tempfile::Builder::new().prefix("acronis-cred-test-").tempdir().expect("create a temp dir");
         for sub in ["home", "config", "cache", "run"] {
             std::fs::create_dir_all(dir.path().join(sub)).expect("create sandbox dirs");
         }
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(
-                dir.path().join("run"),
-                std::fs::Permissions::from_mode(0o700),
-            )
-            .expect("chmod run dir");
+            std::fs::set_permissions(dir.path().join("run"), std::fs::Permissions::from_mode(0o700))
+                .expect("chmod run dir");
         }
         // Unique per test: the kernel keyrings are shared by every process of this user.
         let profile = format!(
@@ -76,14 +70,7 @@ impl Sandbox {
         let dc = FakeDatacenter::start();
         dc.add_client(CLIENT_ID, SECRET);
         let ss = (backend == Backend::SecretService).then(SecretService::start);
-        Sandbox {
-            dir,
-            profile,
-            dc,
-            backend,
-            ss,
-            extra_env: Vec::new(),
-        }
+        Sandbox { dir, profile, dc, backend, ss, extra_env: Vec::new() }
     }
 
     pub fn path(&self, sub: &str) -> PathBuf {
@@ -138,14 +125,7 @@ impl Sandbox {
 
     pub fn register_with(&self, secret: &str, extra: &[&str]) -> Run {
         let url = self.dc.url();
-        let mut args = vec![
-            "register",
-            "--datacenter",
-            &url,
-            "--client-id",
-            CLIENT_ID,
-            "--secret-stdin",
-        ];
+        let mut args = vec!["register", "--datacenter", &url, "--client-id", CLIENT_ID, "--secret-stdin"];
         args.extend_from_slice(extra);
         self.run_with_stdin(&args, format!("{secret}\n").as_bytes())
     }
@@ -178,8 +158,7 @@ fn forget_env_source_tokens(dc_url: &str) {
         return;
     };
     for id in ids.split_whitespace() {
-        let is_env_token =
-            keyctl(&["rdescribe", id]).is_some_and(|d| d.contains(";acronis-cred:token:env-"));
+        let is_env_token = keyctl(&["rdescribe", id]).is_some_and(|d| d.contains(";acronis-cred:token:env-"));
         if is_env_token && keyctl(&["pipe", id]).is_some_and(|payload| payload.contains(dc_url)) {
             let _ = keyctl(&["unlink", id, "@u"]);
         }
@@ -187,9 +166,7 @@ fn forget_env_source_tokens(dc_url: &str) {
 }
 
 pub fn run_with_stdin(mut cmd: Command, input: &[u8]) -> Run {
-    cmd.stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("spawn acronis-cred");
     if let Some(mut stdin) = child.stdin.take() {
         // The process may exit before reading everything; that is its business.
@@ -233,36 +210,20 @@ impl Run {
 
     #[track_caller]
     pub fn stderr_has(&self, needle: &str) -> &Run {
-        assert!(
-            self.stderr.contains(needle),
-            "stderr lacks {needle:?}:\n{}",
-            self.stderr
-        );
+        assert!(self.stderr.contains(needle), "stderr lacks {needle:?}:\n{}", self.stderr);
         self
     }
 
     #[track_caller]
     pub fn stdout_empty(&self) -> &Run {
-        assert!(
-            self.stdout.is_empty(),
-            "stdout should be empty, got:\n{}",
-            self.stdout
-        );
+        assert!(self.stdout.is_empty(), "stdout should be empty, got:\n{}", self.stdout);
         self
     }
 
     #[track_caller]
     pub fn never_shows(&self, secret: &str) -> &Run {
-        assert!(
-            !self.stdout.contains(secret),
-            "secret on stdout:\n{}",
-            self.stdout
-        );
-        assert!(
-            !self.stderr.contains(secret),
-            "secret on stderr:\n{}",
-            self.stderr
-        );
+        assert!(!self.stdout.contains(secret), "secret on stdout:\n{}", self.stdout);
+        assert!(!self.stderr.contains(secret), "secret on stderr:\n{}", self.stderr);
         self
     }
 }

@@ -64,16 +64,9 @@ impl SecretService {
     /// Starts a bus and an unlocked keyring. Panics (never skips) if a tool is
     /// missing or the service does not come up.
     pub fn start() -> SecretService {
-        for tool in [
-            "dbus-daemon",
-            "dbus-send",
-            "gnome-keyring-daemon",
-            "secret-tool",
-        ] {
+        for tool in ["dbus-daemon", "dbus-send", "gnome-keyring-daemon", "secret-tool"] {
             if find_in_path(tool).is_none() {
-                panic!(
-                    "{tool} not found in PATH; the Secret Service tests need it: {INSTALL_HINT}"
-                );
+                panic!("{tool} not found in PATH; the Secret Service tests need it: {INSTALL_HINT}");
             }
         }
 
@@ -106,13 +99,9 @@ impl SecretService {
                 socket.display()
             );
         }
-        for sub in [
-            home.clone(),
-            home.join(".local/share"),
-            home.join(".config"),
-            home.join(".cache"),
-            run.clone(),
-        ] {
+        for sub in
+            [home.clone(), home.join(".local/share"), home.join(".config"), home.join(".cache"), run.clone()]
+        {
             DirBuilder::new()
                 .recursive(true)
                 .mode(0o700)
@@ -121,8 +110,7 @@ impl SecretService {
         }
 
         let config = dir.join("bus.conf");
-        fs::write(&config, bus_config(&listen))
-            .unwrap_or_else(|e| panic!("write {}: {e}", config.display()));
+        fs::write(&config, bus_config(&listen)).unwrap_or_else(|e| panic!("write {}: {e}", config.display()));
         let dbus_log = dir.join("dbus-daemon.log");
         let mut dbus = Command::new("dbus-daemon");
         dbus.arg(format!("--config-file={}", config.display()))
@@ -137,18 +125,13 @@ impl SecretService {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(log_file(&dbus_log));
-        let mut dbus = ss
-            .keeper()
-            .spawn(dbus)
-            .unwrap_or_else(|e| panic!("spawn dbus-daemon: {e}; {INSTALL_HINT}"));
+        let mut dbus =
+            ss.keeper().spawn(dbus).unwrap_or_else(|e| panic!("spawn dbus-daemon: {e}; {INSTALL_HINT}"));
         ss.dbus_pid = dbus.id();
         let stdout = dbus.stdout.take().expect("dbus-daemon stdout was piped");
         *lock(&ss.dbus) = Some(dbus);
         let printed = read_first_line(stdout, STARTUP_TIMEOUT).unwrap_or_else(|e| {
-            panic!(
-                "dbus-daemon did not print its address: {e}; log: {}",
-                read_log(&dbus_log)
-            )
+            panic!("dbus-daemon did not print its address: {e}; log: {}", read_log(&dbus_log))
         });
         // Printing the address is the readiness signal; the address itself is
         // not used because it carries `,guid=...`.
@@ -216,10 +199,7 @@ impl SecretService {
         // started by the child find this one instead of the user's.
         let control = self.dir.join("run/keyring");
         if control.is_dir() {
-            env.push((
-                "GNOME_KEYRING_CONTROL".to_string(),
-                control.to_string_lossy().into_owned(),
-            ));
+            env.push(("GNOME_KEYRING_CONTROL".to_string(), control.to_string_lossy().into_owned()));
         }
         env
     }
@@ -309,24 +289,17 @@ impl SecretService {
         let cleared = self.secret_tool(&["clear", attrs[0], attrs[1]]);
         assert_success(&cleared, "secret-tool clear");
         let gone = self.secret_tool(&["lookup", attrs[0], attrs[1]]);
-        assert!(
-            gone.stdout.is_empty(),
-            "secret-tool clear left the value behind"
-        );
+        assert!(gone.stdout.is_empty(), "secret-tool clear left the value behind");
     }
 
     fn keeper(&self) -> &Keeper {
-        self.keeper
-            .as_ref()
-            .expect("keeper thread exists until drop")
+        self.keeper.as_ref().expect("keeper thread exists until drop")
     }
 
     fn wait_for_keyring_on_bus(&self, log: &Path) {
         let deadline = Instant::now() + STARTUP_TIMEOUT;
         loop {
-            let exited = lock(&self.keyring)
-                .as_mut()
-                .and_then(|child| child.try_wait().ok().flatten());
+            let exited = lock(&self.keyring).as_mut().and_then(|child| child.try_wait().ok().flatten());
             if let Some(status) = exited {
                 panic!(
                     "gnome-keyring-daemon exited ({status}) before claiming {SECRETS_NAME}; log: {}",
@@ -340,10 +313,7 @@ impl SecretService {
                 &format!("string:{SECRETS_NAME}"),
             ]);
             if let Ok(reply) = reply {
-                let owner = reply
-                    .split_whitespace()
-                    .last()
-                    .and_then(|s| s.parse::<u32>().ok());
+                let owner = reply.split_whitespace().last().and_then(|s| s.parse::<u32>().ok());
                 match owner {
                     Some(pid) if pid == self.keyring_pid => return,
                     _ => panic!(
@@ -416,8 +386,8 @@ impl SecretService {
             .args(args)
             .env_clear()
             .env("PATH", path_var());
-        let output = run_with_timeout(cmd, b"", DBUS_CALL_TIMEOUT)
-            .map_err(|e| format!("dbus-send {args:?}: {e}"))?;
+        let output =
+            run_with_timeout(cmd, b"", DBUS_CALL_TIMEOUT).map_err(|e| format!("dbus-send {args:?}: {e}"))?;
         if output.status.success() {
             Ok(String::from_utf8_lossy(&output.stdout).into_owned())
         } else {
@@ -444,10 +414,7 @@ impl Drop for SecretService {
         // PR_SET_PDEATHSIG does not fire on a process being shut down.
         drop(self.keeper.take());
         if let Err(e) = fs::remove_dir_all(&self.dir) {
-            eprintln!(
-                "secret service: could not remove {}: {e}",
-                self.dir.display()
-            );
+            eprintln!("secret service: could not remove {}: {e}", self.dir.display());
         }
     }
 }
@@ -473,10 +440,7 @@ impl Keeper {
                 }
             })
             .expect("spawn the secret service keeper thread");
-        Keeper {
-            requests: Some(tx),
-            thread: Some(thread),
-        }
+        Keeper { requests: Some(tx), thread: Some(thread) }
     }
 
     fn spawn(&self, cmd: Command) -> io::Result<Child> {
@@ -486,9 +450,7 @@ impl Keeper {
             .expect("keeper channel exists until drop")
             .send((cmd, reply_tx))
             .map_err(|_| io::Error::other("secret service keeper thread is gone"))?;
-        reply_rx
-            .recv()
-            .map_err(|_| io::Error::other("secret service keeper thread is gone"))?
+        reply_rx.recv().map_err(|_| io::Error::other("secret service keeper thread is gone"))?
     }
 }
 
@@ -547,17 +509,12 @@ fn stop_child(mut child: Child, name: &str) {
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // Only ever poisoned by a panicking test; the child handle inside is
     // still what Drop needs to stop the daemon.
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn unique_suffix() -> String {
     let n = INSTANCE_COUNTER.fetch_add(1, Ordering::SeqCst);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
     format!("{}-{n}-{nanos:08x}", std::process::id())
 }
 
@@ -596,10 +553,7 @@ fn bus_config(listen: &str) -> String {
 }
 
 fn escape_xml(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 /// D-Bus address values may leave `-0-9A-Za-z_/.*` unescaped; the rest is %XX.
@@ -623,11 +577,7 @@ fn find_in_path(tool: &str) -> Option<PathBuf> {
     use std::os::unix::fs::PermissionsExt;
     std::env::split_paths(&path_var())
         .map(|dir| dir.join(tool))
-        .find(|p| {
-            p.metadata()
-                .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-                .unwrap_or(false)
-        })
+        .find(|p| p.metadata().map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false))
 }
 
 fn log_file(path: &Path) -> Stdio {
@@ -651,36 +601,28 @@ fn read_log(path: &Path) -> String {
 /// in a helper thread afterwards so the writer never gets SIGPIPE.
 fn read_first_line(pipe: impl Read + Send + 'static, timeout: Duration) -> io::Result<String> {
     let (tx, rx) = mpsc::channel();
-    thread::Builder::new()
-        .name("secret-service-address".to_string())
-        .spawn(move || {
-            let mut reader = BufReader::new(pipe);
-            let mut line = String::new();
-            let result = reader.read_line(&mut line).map(|_| line);
-            let _ = tx.send(result);
-            // Drain until the writer exits.
-            let _ = io::copy(&mut reader, &mut io::sink());
-        })?;
+    thread::Builder::new().name("secret-service-address".to_string()).spawn(move || {
+        let mut reader = BufReader::new(pipe);
+        let mut line = String::new();
+        let result = reader.read_line(&mut line).map(|_| line);
+        let _ = tx.send(result);
+        // Drain until the writer exits.
+        let _ = io::copy(&mut reader, &mut io::sink());
+    })?;
     match rx.recv_timeout(timeout) {
         Ok(Ok(line)) if line.ends_with('\n') => Ok(line.trim_end().to_string()),
-        Ok(Ok(line)) => Err(io::Error::new(
-            io::ErrorKind::UnexpectedEof,
-            format!("output ended after {line:?}"),
-        )),
+        Ok(Ok(line)) => {
+            Err(io::Error::new(io::ErrorKind::UnexpectedEof, format!("output ended after {line:?}")))
+        }
         Ok(Err(e)) => Err(e),
-        Err(_) => Err(io::Error::new(
-            io::ErrorKind::TimedOut,
-            format!("nothing within {timeout:?}"),
-        )),
+        Err(_) => Err(io::Error::new(io::ErrorKind::TimedOut, format!("nothing within {timeout:?}"))),
     }
 }
 
 /// Runs `cmd` with `input` on stdin, capturing stdout and stderr; kills it
 /// and returns TimedOut if it runs longer than `timeout`.
 fn run_with_timeout(mut cmd: Command, input: &[u8], timeout: Duration) -> io::Result<Output> {
-    cmd.stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = cmd.spawn()?;
     let stdin = child.stdin.take();
     let input = input.to_vec();

@@ -101,11 +101,7 @@ impl TfRegistry {
                 .spawn(move || accept_loop(listener, shared))
                 .expect("spawn the fake registry")
         };
-        TfRegistry {
-            addr,
-            shared,
-            acceptor: Some(acceptor),
-        }
+        TfRegistry { addr, shared, acceptor: Some(acceptor) }
     }
 
     /// `http://127.0.0.1:PORT`, without a trailing slash.
@@ -124,11 +120,7 @@ impl TfRegistry {
 
     /// Every request so far, in arrival order.
     pub fn requests(&self) -> Vec<SeenRequest> {
-        self.shared
-            .requests
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.shared.requests.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// A terraform CLI config that runs credentials helper `helper` (the
@@ -173,39 +165,24 @@ pub fn root_module(hostname: &str) -> String {
 /// A tiny module package: a `.tar.gz` with one `main.tf` whose `greeting`
 /// output is [`MODULE_GREETING`]. Built with the system `tar`.
 pub fn module_tar_gz() -> Vec<u8> {
-    let dir = tempfile::Builder::new()
-        .prefix("tf-module-")
-        .tempdir()
-        .expect("create a temp dir for the module");
+    let dir =
+        tempfile::Builder::new().prefix("tf-module-").tempdir().expect("create a temp dir for the module");
     let main_tf = format!("output \"greeting\" {{\n  value = \"{MODULE_GREETING}\"\n}}\n");
     std::fs::write(dir.path().join("main.tf"), main_tf).expect("write the module's main.tf");
     tar_gz(dir.path())
 }
 
 fn tar_gz(dir: &Path) -> Vec<u8> {
-    let out = Command::new("tar")
-        .arg("-czf")
-        .arg("-")
-        .arg("-C")
-        .arg(dir)
-        .arg("main.tf")
-        .output()
-        .expect("run tar");
-    assert!(
-        out.status.success(),
-        "tar failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out =
+        Command::new("tar").arg("-czf").arg("-").arg("-C").arg(dir).arg("main.tf").output().expect("run tar");
+    assert!(out.status.success(), "tar failed: {}", String::from_utf8_lossy(&out.stderr));
     out.stdout
 }
 
 fn hcl_string(s: &str) -> String {
     // JSON string syntax is valid HCL for the characters tests use; escape
     // HCL's template introducers too.
-    serde_json::to_string(s)
-        .expect("encode a string")
-        .replace("${", "$${")
-        .replace("%{", "%%{")
+    serde_json::to_string(s).expect("encode a string").replace("${", "$${").replace("%{", "%%{")
 }
 
 // ---------------------------------------------------------------------------
@@ -237,17 +214,12 @@ struct Request {
 
 impl Request {
     fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     fn bearer(&self) -> Option<String> {
         let (scheme, token) = self.header("authorization")?.split_once(' ')?;
-        scheme
-            .eq_ignore_ascii_case("bearer")
-            .then(|| token.trim().to_string())
+        scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_string())
     }
 }
 
@@ -280,15 +252,11 @@ fn serve(shared: &Shared, mut stream: TcpStream) -> io::Result<()> {
     let Some(request) = read_head(&mut stream)? else {
         return Ok(());
     };
-    shared
-        .requests
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .push((
-            request.method.clone(),
-            request.path.clone(),
-            request.bearer(),
-        ));
+    shared.requests.lock().unwrap_or_else(|e| e.into_inner()).push((
+        request.method.clone(),
+        request.path.clone(),
+        request.bearer(),
+    ));
     let response = route(shared, &request);
     write_response(&mut stream, &response, request.method == "HEAD")?;
     let _ = stream.shutdown(Shutdown::Both);
@@ -319,19 +287,12 @@ fn read_head(stream: &mut TcpStream) -> io::Result<Option<Request>> {
     let (Some(method), Some(target)) = (parts.next(), parts.next()) else {
         return Ok(None);
     };
-    let path = target
-        .split_once('?')
-        .map_or(target, |(p, _)| p)
-        .to_string();
+    let path = target.split_once('?').map_or(target, |(p, _)| p).to_string();
     let headers = lines
         .filter_map(|line| line.split_once(':'))
         .map(|(n, v)| (n.trim().to_string(), v.trim().to_string()))
         .collect();
-    Ok(Some(Request {
-        method: method.to_string(),
-        path,
-        headers,
-    }))
+    Ok(Some(Request { method: method.to_string(), path, headers }))
 }
 
 fn route(shared: &Shared, request: &Request) -> Response {
@@ -359,9 +320,7 @@ fn route(shared: &Shared, request: &Request) -> Response {
     if segments.iter().any(|s| s.is_empty()) {
         return Response::errors(404, "not found");
     }
-    let authorized = request
-        .bearer()
-        .is_some_and(|token| !token.is_empty() && (shared.is_valid)(&token));
+    let authorized = request.bearer().is_some_and(|token| !token.is_empty() && (shared.is_valid)(&token));
     match segments[..] {
         [_, _, _, "versions"] => {
             if !authorized {

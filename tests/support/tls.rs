@@ -20,8 +20,8 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use rcgen::{
-    BasicConstraints, Certificate, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa,
-    Issuer, KeyPair, KeyUsagePurpose, date_time_ymd,
+    BasicConstraints, Certificate, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose, date_time_ymd,
 };
 use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 use rustls::{ServerConfig, ServerConnection, StreamOwned};
@@ -59,20 +59,12 @@ impl TestCa {
         params.distinguished_name.remove(DnType::CommonName);
         params.distinguished_name.push(DnType::CommonName, name);
         params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-        params.key_usages = vec![
-            KeyUsagePurpose::KeyCertSign,
-            KeyUsagePurpose::CrlSign,
-            KeyUsagePurpose::DigitalSignature,
-        ];
+        params.key_usages =
+            vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
         set_validity(&mut params);
         let key = KeyPair::generate().expect("test CA: generate the CA key");
-        let cert = params
-            .self_signed(&key)
-            .expect("test CA: self-sign the CA certificate");
-        TestCa {
-            cert,
-            issuer: Issuer::new(params, key),
-        }
+        let cert = params.self_signed(&key).expect("test CA: self-sign the CA certificate");
+        TestCa { cert, issuer: Issuer::new(params, key) }
     }
 
     pub fn cert_pem(&self) -> String {
@@ -82,12 +74,8 @@ impl TestCa {
     /// Writes the CA certificate as PEM, the form kubeconfig's
     /// `certificate-authority`, `curl --cacert` and CA-file flags take.
     pub fn write_cert(&self, path: &Path) {
-        std::fs::write(path, self.cert_pem()).unwrap_or_else(|err| {
-            panic!(
-                "test CA: write the CA certificate to {}: {err}",
-                path.display()
-            )
-        });
+        std::fs::write(path, self.cert_pem())
+            .unwrap_or_else(|err| panic!("test CA: write the CA certificate to {}: {err}", path.display()));
     }
 
     /// A server configuration presenting a fresh leaf certificate for
@@ -95,13 +83,9 @@ impl TestCa {
     /// becomes an IP address SAN, any other a DNS name SAN; clients match
     /// the host of the URL they were given against these.
     pub fn server_config(&self, names: &[&str]) -> Arc<ServerConfig> {
-        assert!(
-            !names.is_empty(),
-            "test CA: a server certificate needs at least one name"
-        );
-        let mut params =
-            CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
-                .unwrap_or_else(|err| panic!("test CA: bad server name in {names:?}: {err}"));
+        assert!(!names.is_empty(), "test CA: a server certificate needs at least one name");
+        let mut params = CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
+            .unwrap_or_else(|err| panic!("test CA: bad server name in {names:?}: {err}"));
         params.distinguished_name.remove(DnType::CommonName);
         params.distinguished_name.push(DnType::CommonName, names[0]);
         params.is_ca = IsCa::ExplicitNoCa;
@@ -112,9 +96,7 @@ impl TestCa {
         params.use_authority_key_identifier_extension = true;
         set_validity(&mut params);
         let key = KeyPair::generate().expect("test CA: generate a server key");
-        let leaf = params
-            .signed_by(&key, &self.issuer)
-            .expect("test CA: sign the server certificate");
+        let leaf = params.signed_by(&key, &self.issuer).expect("test CA: sign the server certificate");
         let key_der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
 
         // An explicit provider: the crate builds rustls without choosing a
@@ -159,21 +141,14 @@ pub fn serve_tls(
     let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
     // Non-blocking so the loop can notice `stop` without anyone having to
     // connect to wake it up.
-    listener
-        .set_nonblocking(true)
-        .expect("serve_tls: make the listener non-blocking");
+    listener.set_nonblocking(true).expect("serve_tls: make the listener non-blocking");
     thread::Builder::new()
         .name(format!("tls-accept-{port}"))
         .spawn(move || accept_loop(listener, config, handle, stop))
         .expect("serve_tls: spawn the accept thread")
 }
 
-fn accept_loop(
-    listener: TcpListener,
-    config: Arc<ServerConfig>,
-    handle: Handler,
-    stop: Arc<AtomicBool>,
-) {
+fn accept_loop(listener: TcpListener, config: Arc<ServerConfig>, handle: Handler, stop: Arc<AtomicBool>) {
     let mut connections: Vec<JoinHandle<()>> = Vec::new();
     while !stop.load(Ordering::SeqCst) {
         let tcp = match listener.accept() {
@@ -262,9 +237,7 @@ fn linger(sock: &mut StopAwareStream) {
             Err(err)
                 if matches!(
                     err.kind(),
-                    io::ErrorKind::WouldBlock
-                        | io::ErrorKind::TimedOut
-                        | io::ErrorKind::Interrupted
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
                 ) => {}
             Err(_) => return,
         }
@@ -286,9 +259,7 @@ impl Read for StopAwareStream {
                 Err(err)
                     if matches!(
                         err.kind(),
-                        io::ErrorKind::WouldBlock
-                            | io::ErrorKind::TimedOut
-                            | io::ErrorKind::Interrupted
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
                     ) =>
                 {
                     if self.stop.load(Ordering::SeqCst) {

@@ -11,6 +11,7 @@ mod env_source;
 mod errors;
 mod protocols;
 mod register;
+mod rotation;
 mod status;
 mod token;
 

@@ -8,8 +8,8 @@ use secrecy::SecretString;
 
 use crate::cache::{CacheSetting, NoCache, StoreCache, TokenCache};
 use crate::cli::GlobalArgs;
-use crate::config::{self, ConfigFile, DEFAULT_PROFILE, Profile};
-use crate::datacenter::DatacenterUrl;
+use crate::config::{self, ConfigFile, DEFAULT_PROFILE, HttpConfig, Profile};
+use crate::datacenter::{DatacenterUrl, HttpSettings};
 use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::platform::Platform;
@@ -35,6 +35,8 @@ pub struct ProfileRef {
     pub profile: Profile,
     pub datacenter: DatacenterUrl,
     pub store: StoreKind,
+    /// The config file's `[http]` table, read with the profile.
+    pub http: Option<HttpConfig>,
 }
 
 /// Client credentials from `ACRONIS_CLIENT_ID`/`_SECRET`/`_DATACENTER_URL`.
@@ -66,7 +68,7 @@ impl Source {
     }
 }
 
-impl Context<'_> {
+impl<'a> Context<'a> {
     pub fn config_file(&self) -> Result<ConfigFile> {
         if let Some(path) = &self.global.config {
             return Ok(ConfigFile::new(path.clone()));
@@ -79,6 +81,17 @@ impl Context<'_> {
             None => Err(Error::usage("cannot find a configuration directory: HOME is not set")
                 .with_hint("set HOME, or pass --config FILE")),
         }
+    }
+
+    /// Network settings, reading the config file's `[http]` table.
+    pub fn http_settings(&self) -> Result<HttpSettings> {
+        let file = self.config_file().ok().and_then(|f| f.load().ok()).and_then(|c| c.http);
+        http_settings_from(&self.global, self.env, file.as_ref())
+    }
+
+    /// The token exchange with this invocation's network settings.
+    pub fn exchange(&self) -> Result<Box<dyn crate::datacenter::TokenExchange + 'a>> {
+        Ok(self.platform.exchange(self.clock, &self.http_settings()?))
     }
 
     /// The profile named by `--profile` or `ACRONIS_PROFILE`, if any.
@@ -126,7 +139,7 @@ impl Context<'_> {
             Some(choice) => self.resolve_store(choice)?,
             None => profile.store_kind(file.path(), name)?,
         };
-        Ok(ProfileRef { name: name.to_string(), profile, datacenter, store })
+        Ok(ProfileRef { name: name.to_string(), profile, datacenter, store, http: config.http.clone() })
     }
 
     /// The credentials source: a named profile wins; otherwise the three
@@ -246,6 +259,42 @@ impl Context<'_> {
             None => Ok(CacheSetting::Auto),
         }
     }
+}
+
+/// Network settings: flags, then environment, then the config file's
+/// `[http]` table, then defaults.
+pub fn http_settings_from(global: &GlobalArgs, env: &Env, file: Option<&HttpConfig>) -> Result<HttpSettings> {
+    let file = file.cloned().unwrap_or_default();
+    let mut settings = HttpSettings::default();
+    let timeout = match (global.timeout, env.get("ACRONIS_CRED_TIMEOUT"), file.timeout.as_deref()) {
+        (Some(t), _, _) => Some(t),
+        (None, Some(t), _) | (None, None, Some(t)) => Some(
+            crate::time::parse_duration(t).map_err(|e| Error::usage(format!("HTTP timeout '{t}': {e}")))?,
+        ),
+        _ => None,
+    };
+    if let Some(t) = timeout {
+        if t.is_zero() {
+            return Err(Error::usage("the HTTP timeout must be more than 0 s"));
+        }
+        settings = settings.with_timeout(t);
+    }
+    let retries = match (global.retries, env.get("ACRONIS_CRED_RETRIES")) {
+        (Some(n), _) => Some(n),
+        (None, Some(n)) => Some(
+            n.parse().map_err(|_| Error::usage(format!("ACRONIS_CRED_RETRIES: '{n}' is not a number")))?,
+        ),
+        (None, None) => file.retries,
+    };
+    if let Some(n) = retries {
+        settings.retry.attempts = n.clamp(1, 20);
+    }
+    settings.ca_file = global
+        .ca_file
+        .clone()
+        .or_else(|| env.get("ACRONIS_CRED_CA_FILE").map(PathBuf::from))
+        .or(file.ca_file);
+    Ok(settings)
 }
 
 /// Cache key of the env source: the client id and a fingerprint of the

@@ -23,6 +23,8 @@ Environment:
   ACRONIS_CRED_CONFIG      config file (like --config)
   ACRONIS_CRED_STORE       secret store (like --store)
   ACRONIS_CRED_TOKEN_CACHE token cache: auto, kernel, store or none
+  ACRONIS_CRED_TIMEOUT, ACRONIS_CRED_RETRIES, ACRONIS_CRED_CA_FILE
+                           like --timeout, --retries, --ca-file
   ACRONIS_CLIENT_ID, ACRONIS_CLIENT_SECRET, ACRONIS_DATACENTER_URL
                            all three set and no profile named: use these
                            instead of a registered profile (for CI; weaker
@@ -58,6 +60,18 @@ pub struct GlobalArgs {
     /// Secret store: auto, secret-service, keyutils, macos, windows [env: ACRONIS_CRED_STORE]
     #[arg(long, global = true, value_name = "STORE", value_parser = parse_store)]
     pub store: Option<StoreChoice>,
+
+    /// Overall time limit of one HTTP request, e.g. 30s [env: ACRONIS_CRED_TIMEOUT]
+    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration_std)]
+    pub timeout: Option<std::time::Duration>,
+
+    /// Attempts for a request that failed in a retryable way (connection, 429, 5xx) [env: ACRONIS_CRED_RETRIES]
+    #[arg(long, global = true, value_name = "N")]
+    pub retries: Option<u32>,
+
+    /// Also trust the CA certificates in this PEM file [env: ACRONIS_CRED_CA_FILE]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
 
     /// Say more on stderr (cache hits, exchanges, store used)
     #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]

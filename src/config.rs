@@ -24,9 +24,25 @@ const HEADER: &str = "\
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Config {
+    /// Network settings for every profile; flags and environment win.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http: Option<HttpConfig>,
     #[serde(default)]
     pub profiles: BTreeMap<String, Profile>,
     /// Keys written by a newer version are kept as they are.
+    #[serde(flatten)]
+    pub other: toml::Table,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct HttpConfig {
+    /// Overall time limit of one request, e.g. "30s".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retries: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
     #[serde(flatten)]
     pub other: toml::Table,
 }

@@ -112,6 +112,12 @@ impl Error {
         self
     }
 
+    /// The same error with its message rewritten (kind and hint kept).
+    pub fn map_message(mut self, f: impl FnOnce(&str) -> String) -> Self {
+        self.message = f(&self.message);
+        self
+    }
+
     /// Marks the error as shown already; `run` then prints nothing.
     pub fn reported(mut self) -> Self {
         self.reported = true;

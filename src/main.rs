@@ -11,7 +11,7 @@ fn main() -> ExitCode {
         std::env::args_os(),
         &env,
         &SystemClock,
-        &RealPlatform::default(),
+        &RealPlatform::from_env(&env),
         &mut std::io::stdin().lock(),
         &mut std::io::stdout().lock(),
         &mut std::io::stderr().lock(),

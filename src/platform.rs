@@ -23,19 +23,25 @@ pub trait Platform {
     fn detect_store(&self) -> Result<StoreKind>;
     /// The kernel keyring cache, where it works.
     fn kernel_cache(&self) -> Option<Rc<dyn TokenCache>>;
-    fn exchange<'a>(&'a self, clock: &'a dyn Clock) -> Box<dyn TokenExchange + 'a>;
+    fn exchange<'a>(&'a self, clock: &'a dyn Clock, http: &HttpSettings) -> Box<dyn TokenExchange + 'a>;
     /// Asks for a secret on the terminal without echo.
     fn prompt_secret(&self, prompt: &str) -> Result<SecretString>;
 }
 
 pub struct RealPlatform {
     pub store_timeout: Duration,
-    pub http: HttpSettings,
 }
 
-impl Default for RealPlatform {
-    fn default() -> Self {
-        RealPlatform { store_timeout: STORE_TIMEOUT, http: HttpSettings::default() }
+impl RealPlatform {
+    /// `ACRONIS_CRED_STORE_TIMEOUT` shortens the store deadline (tests of a
+    /// hung keychain); anything unparsable keeps the default.
+    pub fn from_env(env: &crate::env::Env) -> Self {
+        let store_timeout = env
+            .get("ACRONIS_CRED_STORE_TIMEOUT")
+            .and_then(|t| crate::time::parse_duration(t).ok())
+            .filter(|d| !d.is_zero())
+            .unwrap_or(STORE_TIMEOUT);
+        RealPlatform { store_timeout }
     }
 }
 
@@ -69,8 +75,8 @@ impl Platform for RealPlatform {
         KernelCache::open().map(|c| Rc::new(c) as Rc<dyn TokenCache>)
     }
 
-    fn exchange<'a>(&'a self, clock: &'a dyn Clock) -> Box<dyn TokenExchange + 'a> {
-        Box::new(HttpExchange { settings: self.http.clone(), clock })
+    fn exchange<'a>(&'a self, clock: &'a dyn Clock, http: &HttpSettings) -> Box<dyn TokenExchange + 'a> {
+        Box::new(HttpExchange { settings: http.clone(), clock })
     }
 
     fn prompt_secret(&self, prompt: &str) -> Result<SecretString> {

@@ -9,7 +9,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use crate::error::Result;
+use crate::error::{ErrorKind, Result};
 use crate::fsutil::FileLock;
 use crate::time::{Clock, UnixTime};
 use crate::token::AccessToken;
@@ -38,7 +38,7 @@ impl TokenPolicy {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Origin {
     /// Served from the cache.
     Cache,
@@ -46,6 +46,9 @@ pub enum Origin {
     CacheAfterWait,
     /// Obtained by an exchange in this process.
     Exchange,
+    /// The exchange failed with the datacenter unavailable (the message);
+    /// a cached token inside the margin was served instead.
+    Stale(String),
 }
 
 pub struct Obtained {
@@ -75,23 +78,46 @@ pub fn obtain_token(
     fetch: impl FnOnce() -> Result<(AccessToken, String)>,
     on_cache_error: &mut dyn FnMut(&crate::error::Error),
 ) -> Result<Obtained> {
-    let lookup = |on_err: &mut dyn FnMut(&crate::error::Error)| match cache.load(binding.key) {
-        Ok(Some(c)) if policy.serves(&c, binding.datacenter, binding.client_id, clock.now()) => Some(c.token),
-        Ok(_) => None,
+    let load = |on_err: &mut dyn FnMut(&crate::error::Error)| match cache.load(binding.key) {
+        Ok(found) => found,
         Err(e) => {
             on_err(&e);
             None
         }
     };
-    if let Some(token) = lookup(on_cache_error) {
-        return Ok(Obtained { token, origin: Origin::Cache, cache_error: None });
+    let serves = |c: &CachedToken| policy.serves(c, binding.datacenter, binding.client_id, clock.now());
+    if let Some(c) = load(on_cache_error).filter(|c| serves(c)) {
+        return Ok(Obtained { token: c.token, origin: Origin::Cache, cache_error: None });
     }
     let lock_path = lock_dir.join(format!("{}.lock", binding.key));
     let _lock = FileLock::acquire(&lock_path, LOCK_WAIT, "token")?;
-    if let Some(token) = lookup(on_cache_error) {
-        return Ok(Obtained { token, origin: Origin::CacheAfterWait, cache_error: None });
+    let cached = load(on_cache_error);
+    if let Some(c) = cached.as_ref().filter(|c| serves(c)) {
+        return Ok(Obtained { token: c.token.clone(), origin: Origin::CacheAfterWait, cache_error: None });
     }
-    let (token, client_id) = fetch()?;
+    let fetched = match fetch() {
+        Ok(fetched) => fetched,
+        // The datacenter is down but a token that has not expired is at hand
+        // (inside the margin): better a short-lived token than none. Never
+        // when the caller asked for a new one.
+        Err(e) if e.kind() == ErrorKind::Unavailable && !policy.refresh => {
+            let still_valid = cached.filter(|c| {
+                c.is_for(binding.datacenter, binding.client_id) && c.token.remaining(clock.now()) > 0
+            });
+            match still_valid {
+                Some(c) => {
+                    return Ok(Obtained {
+                        token: c.token,
+                        origin: Origin::Stale(e.message().to_string()),
+                        cache_error: None,
+                    });
+                }
+                None => return Err(e),
+            }
+        }
+        Err(e) => return Err(e),
+    };
+    let (token, client_id) = fetched;
     // Recorded under the client it was really issued to: a token obtained
     // with another client's credentials is never served for this binding.
     let record = CachedToken {
@@ -237,6 +263,53 @@ mod tests {
         let refresh = TokenPolicy { min_valid: 300, refresh: true };
         assert!(rig.get("c", 1, refresh, &failing).is_err());
         assert_eq!(rig.get("c", 2, FIVE_MIN, &failing).unwrap().token.expose(), "tok-c-1");
+    }
+
+    #[test]
+    fn datacenter_down_serves_a_valid_token_inside_the_margin() {
+        let rig = Rig::new();
+        rig.get("c", 0, FIVE_MIN, &exch(0)).unwrap();
+        let down = |now| {
+            let binding = Binding { key: "p", datacenter: DC, client_id: "c" };
+            obtain_token(
+                &binding,
+                FIVE_MIN,
+                &rig.cache,
+                rig.dir.path(),
+                &FixedClock(now),
+                || Err(Error::unavailable("down")),
+                &mut |_| {},
+            )
+        };
+        // 100 s left: inside the 5-minute margin, still served, marked stale.
+        let got = down(7100).unwrap();
+        assert_eq!(got.origin, Origin::Stale("down".into()));
+        // Expired: never.
+        assert_eq!(down(7200).err().map(|e| e.kind()), Some(ErrorKind::Unavailable));
+        // A rejection is not an outage: no stale token.
+        let binding = Binding { key: "p", datacenter: DC, client_id: "c" };
+        let rejected = obtain_token(
+            &binding,
+            FIVE_MIN,
+            &rig.cache,
+            rig.dir.path(),
+            &FixedClock(7100),
+            || Err(Error::rejected("no")),
+            &mut |_| {},
+        );
+        assert_eq!(rejected.err().map(|e| e.kind()), Some(ErrorKind::Rejected));
+        // --refresh asked for a new token: no stale one either.
+        let refresh = TokenPolicy { min_valid: 300, refresh: true };
+        let forced = obtain_token(
+            &binding,
+            refresh,
+            &rig.cache,
+            rig.dir.path(),
+            &FixedClock(7100),
+            || Err(Error::unavailable("down")),
+            &mut |_| {},
+        );
+        assert!(forced.is_err());
     }
 
     #[test]

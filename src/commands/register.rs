@@ -77,7 +77,7 @@ pub fn run(ctx: &mut Context<'_>, args: &RegisterArgs) -> Result<()> {
     let verified = if args.no_verify {
         None
     } else {
-        let exchange = ctx.platform.exchange(ctx.clock);
+        let exchange = ctx.exchange()?;
         let token = exchange.exchange(&creds).map_err(|e| {
             let message = format!("{}; nothing was stored", e.message());
             match e.hint() {

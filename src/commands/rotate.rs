@@ -96,7 +96,7 @@ impl Rotation<'_, '_> {
             client_id: client_id.to_string(),
             secret: secret.clone(),
         };
-        self.ctx.platform.exchange(self.ctx.clock).exchange(&creds)
+        self.ctx.exchange()?.exchange(&creds)
     }
 
     fn api<'t>(&'t self, token: &'t AccessToken, settings: &'t HttpSettings) -> AccountApi<'t> {
@@ -159,7 +159,7 @@ impl Rotation<'_, '_> {
                 "if the secret was reset in the console, give the new one with `acronis-cred rotate` instead",
             )
         })?;
-        let settings = HttpSettings::default();
+        let settings = self.ctx.http_settings()?;
         let info = self.api(&token, &settings).get_client(&old_id)?;
         let new_name =
             format!("{} (rotated {})", info.name.as_deref().unwrap_or("acronis-cred"), &self.now()[..10]);
@@ -299,7 +299,7 @@ impl Rotation<'_, '_> {
         if j.mode == Mode::ReplaceClient && j.step < Step::OldDeleted {
             let current = self.current_secret()?;
             let client_id = self.profile.profile.client_id.clone();
-            let settings = HttpSettings::default();
+            let settings = self.ctx.http_settings()?;
             let deleted = self
                 .exchange(&client_id, &current)
                 .and_then(|token| self.api(&token, &settings).delete_client(&j.old_client_id));
@@ -393,7 +393,7 @@ impl Rotation<'_, '_> {
         if j.mode == Mode::ReplaceClient
             && let Some(new_id) = j.new_client_id.clone().or(pending.as_ref().map(|p| p.client_id.clone()))
         {
-            let settings = HttpSettings::default();
+            let settings = self.ctx.http_settings()?;
             let deleted = match &old_works {
                 Ok(token) => self.api(token, &settings).delete_client(&new_id),
                 Err(e) => Err(Error::new(e.kind(), e.message())),

@@ -2,7 +2,7 @@
 
 use std::rc::Rc;
 
-use crate::app::{Context, ProfileRef, Source, env_cache_key};
+use crate::app::{Context, ProfileRef, Source, env_cache_key, http_settings_from};
 use crate::cache::{Binding, Obtained, Origin, TokenCache, TokenPolicy, obtain_token};
 use crate::cli::TokenArgs;
 use crate::datacenter::{ClientCredentials, TokenExchange};
@@ -41,7 +41,9 @@ pub fn protocol_policy() -> TokenPolicy {
 /// A token for `source`: from the cache, or from one exchange.
 pub fn token_for(ctx: &mut Context<'_>, source: &Source, policy: TokenPolicy) -> Result<AccessToken> {
     let lock_dir = ctx.lock_dir()?;
-    let exchange = ctx.platform.exchange(ctx.clock);
+    // Everything the exchange needs, taken now but used only on a cache miss:
+    // the cached path builds no HTTP client and reads no more files.
+    let (platform, clock, vars, global) = (ctx.platform, ctx.clock, ctx.env, ctx.global.clone());
     match source {
         Source::Profile(profile) => {
             let store: Rc<dyn SecretStore> = ctx.platform.open_store(profile.store)?;
@@ -52,7 +54,11 @@ pub fn token_for(ctx: &mut Context<'_>, source: &Source, policy: TokenPolicy) ->
                 client_id: &profile.profile.client_id,
             };
             let mut fallback_note = None;
-            let fetch = || exchange_for_profile(profile, &*store, &*exchange, &mut fallback_note);
+            let fetch = || {
+                let settings = http_settings_from(&global, vars, profile.http.as_ref())?;
+                let exchange = platform.exchange(clock, &settings);
+                exchange_for_profile(profile, &*store, &*exchange, &mut fallback_note)
+            };
             let token = run_obtain(ctx, &binding, policy, &*cache, &lock_dir, fetch)?;
             if let Some(note) = fallback_note {
                 ctx.ui.warn(&note);
@@ -64,7 +70,12 @@ pub fn token_for(ctx: &mut Context<'_>, source: &Source, policy: TokenPolicy) ->
             let key = env_cache_key(env);
             let binding =
                 Binding { key: &key, datacenter: env.datacenter.as_str(), client_id: &env.client_id };
+            let config_file = ctx.config_file().ok();
             let fetch = || {
+                // The env source may still have network settings in a config file.
+                let file = config_file.as_ref().and_then(|f| f.load().ok()).and_then(|c| c.http);
+                let settings = http_settings_from(&global, vars, file.as_ref())?;
+                let exchange = platform.exchange(clock, &settings);
                 let creds = ClientCredentials {
                     datacenter: env.datacenter.clone(),
                     client_id: env.client_id.clone(),
@@ -175,12 +186,15 @@ fn run_obtain(
         ctx.ui.info(&format!("token cache unreadable ({e}); treating as empty"));
     }
     let left = human_duration(token.remaining(ctx.clock.now()));
-    match origin {
+    match &origin {
         Origin::Cache => ctx.ui.info(&format!("cached token ({} cache), {left} left", cache.tier())),
         Origin::CacheAfterWait => {
             ctx.ui.info(&format!("token obtained by another process ({} cache), {left} left", cache.tier()))
         }
         Origin::Exchange => ctx.ui.info(&format!("new token from {}, {left} left", binding.datacenter)),
+        Origin::Stale(reason) => {
+            ctx.ui.warn(&format!("{reason}; serving the cached token, which expires in {left}"))
+        }
     }
     if let Some(e) = cache_error {
         ctx.ui.warn(&format!(
@@ -189,7 +203,7 @@ fn run_obtain(
             e.message()
         ));
     }
-    if token.remaining(ctx.clock.now()) < policy.min_valid {
+    if token.remaining(ctx.clock.now()) < policy.min_valid && !matches!(origin, Origin::Stale(_)) {
         ctx.ui.warn(&format!(
             "the datacenter issued a token valid for {left}, less than --min-valid {}",
             human_duration(policy.min_valid)

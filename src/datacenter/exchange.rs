@@ -2,7 +2,9 @@
 //! `POST {dc}/api/2/idp/token`, HTTP Basic, `grant_type=client_credentials`.
 
 use base64::Engine as _;
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
+use std::time::Instant;
+
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
 
@@ -11,6 +13,7 @@ use crate::time::Clock;
 use crate::token::AccessToken;
 
 use super::http::{self, HttpSettings};
+use super::retry::{self, Outcome};
 use super::{DatacenterUrl, parse_token_response};
 
 /// What is needed to ask for a token. Not `Debug`: it holds the secret.
@@ -35,17 +38,51 @@ impl TokenExchange for HttpExchange<'_> {
     fn exchange(&self, creds: &ClientCredentials) -> Result<AccessToken> {
         let dc = &creds.datacenter;
         let client = http::client(dc, &self.settings)?;
-        let response = client
-            .post(dc.token_endpoint())
-            .header(AUTHORIZATION, basic_auth(&creds.client_id, &creds.secret)?)
-            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .header(ACCEPT, "application/json")
-            .body("grant_type=client_credentials")
-            .send()
-            .map_err(|e| http::transport_error(dc, &e))?;
-        let status = response.status().as_u16();
-        let body = Zeroizing::new(http::read_body(response)?);
-        parse_token_response(status, &body, self.clock.now(), &creds.client_id)
+        let started = Instant::now();
+        let jitter = retry::jitter();
+        let mut attempt = 1;
+        loop {
+            let sent = client
+                .post(dc.token_endpoint())
+                .header(AUTHORIZATION, basic_auth(&creds.client_id, &creds.secret)?)
+                .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .header(ACCEPT, "application/json")
+                .body("grant_type=client_credentials")
+                .send();
+            let (outcome, retry_after, result) = match sent {
+                Ok(response) => {
+                    let status = response.status().as_u16();
+                    let retry_after = response
+                        .headers()
+                        .get(RETRY_AFTER)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| retry::parse_retry_after(v, self.clock.now()));
+                    let result = http::read_body(response).and_then(|body| {
+                        let body = Zeroizing::new(body);
+                        parse_token_response(status, &body, self.clock.now(), &creds.client_id)
+                    });
+                    (Outcome::Status(status), retry_after, result)
+                }
+                Err(e) => (http::outcome_of(&e), None, Err(http::transport_error(dc, &e))),
+            };
+            let Err(error) = result else { return result };
+            let wait = retry::delay_before_retry(
+                outcome,
+                attempt,
+                retry_after,
+                started.elapsed(),
+                self.settings.retry,
+                (jitter + attempt as f64 * 0.618).fract(),
+            );
+            match wait {
+                Some(wait) => std::thread::sleep(wait),
+                None if attempt > 1 => {
+                    return Err(error.map_message(|m| format!("{m} (after {attempt} attempts)")));
+                }
+                None => return Err(error),
+            }
+            attempt += 1;
+        }
     }
 }
 

@@ -5,6 +5,7 @@ mod account;
 mod exchange;
 mod http;
 mod response;
+pub mod retry;
 mod url;
 
 pub use account::{AccountApi, ClientInfo, NewClient};

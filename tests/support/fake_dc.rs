@@ -297,8 +297,14 @@ impl FakeDatacenter {
     }
 
     /// Deletes a client; its tokens stop working. Panics if it is unknown.
+    /// Unlike `DELETE /api/2/clients/{id}`, not listed in `deleted_clients`.
     pub fn remove_client(&self, client_id: &str) {
-        if self.state().clients.remove(client_id).is_none() {
+        let removed = {
+            let mut st = self.state();
+            st.token_rejections.remove(client_id);
+            st.clients.remove(client_id).is_some()
+        };
+        if !removed {
             panic!("fake datacenter: remove_client({client_id:?}): no such client");
         }
     }
@@ -381,6 +387,8 @@ impl FakeDatacenter {
     pub fn reject_client_tokens_for(&self, client_id: &str, times: usize) {
         let mut st = self.state();
         if !st.clients.contains_key(client_id) {
+            // Unlocked first, so the panic does not poison the state.
+            drop(st);
             panic!("fake datacenter: reject_client_tokens_for({client_id:?}): no such client");
         }
         st.token_rejections.insert(client_id.to_string(), times);

@@ -182,3 +182,167 @@ fn status_max_age_for_cron() {
     out.code(7).stderr_has("older than 30 days");
     assert!(status_json(&sb)["profiles"][0]["secret_age_days"].as_i64().unwrap() > 365);
 }
+
+mod replace_client {
+    use std::time::Duration;
+
+    use super::{journal_path, status_json};
+    use crate::both_stores;
+    use crate::support::fake_dc::Endpoint;
+    use crate::support::sandbox::{Backend, CLIENT_ID, Run, Sandbox};
+
+    fn replace(sb: &Sandbox, extra: &[&str], kill_at: Option<&str>) -> Run {
+        let mut args = vec!["rotate", "--replace-client"];
+        args.extend_from_slice(extra);
+        let mut cmd = sb.cmd(&args);
+        if let Some(point) = kill_at {
+            cmd.env("ACRONIS_CRED_TEST_KILL_AT", point);
+        }
+        Run::from(cmd.output().unwrap())
+    }
+
+    fn config_client_id(sb: &Sandbox) -> String {
+        status_json(sb)["profiles"][0]["client_id"].as_str().unwrap().to_string()
+    }
+
+    both_stores!(end_to_end);
+
+    fn end_to_end(b: Backend) {
+        let sb = Sandbox::new(b);
+        sb.register().success();
+        let old_token = sb.dc.last_token().unwrap();
+        replace(&sb, &[], None).success().stdout_empty().stderr_has("replaced");
+        let created = sb.dc.created_clients();
+        assert_eq!(created.len(), 1);
+        let new_id = &created[0];
+        assert_eq!(&config_client_id(&sb), new_id);
+        assert_eq!(sb.dc.deleted_clients(), vec![CLIENT_ID.to_string()]);
+        assert!(!sb.dc.client_exists(CLIENT_ID));
+        assert!(!sb.dc.token_is_valid(&old_token), "tokens of the deleted client still work");
+        let t = sb.run(&["token"]);
+        t.success();
+        assert!(sb.dc.token_is_valid(t.stdout.trim_end()));
+        assert!(!journal_path(&sb).exists());
+        assert!(sb.dc.violations().is_empty(), "{:?}", sb.dc.violations());
+    }
+
+    #[test]
+    fn create_failure_changes_nothing() {
+        let sb = Sandbox::new(Backend::Keyutils);
+        sb.register().success();
+        sb.dc.fail_next(Endpoint::CreateClient, 1, 500);
+        replace(&sb, &[], None).code(5).stderr_has("nothing changed");
+        assert!(!journal_path(&sb).exists());
+        assert_eq!(config_client_id(&sb), CLIENT_ID);
+        sb.run(&["token", "--refresh"]).success();
+    }
+
+    #[test]
+    fn new_client_not_usable_at_first_is_retried() {
+        let sb = Sandbox::new(Backend::Keyutils);
+        sb.register().success();
+        sb.dc.set_new_client_rejections(3);
+        replace(&sb, &["--verify-timeout", "30s"], None).success();
+        assert_ne!(config_client_id(&sb), CLIENT_ID);
+        sb.run(&["token", "--refresh"]).success();
+    }
+
+    #[test]
+    fn new_client_never_usable_then_abort_deletes_it() {
+        let sb = Sandbox::new(Backend::Keyutils);
+        sb.register().success();
+        sb.dc.set_new_client_rejections(1000);
+        replace(&sb, &["--verify-timeout", "2s"], None).code(4).stderr_has("--resume").stderr_has("--abort");
+        assert!(journal_path(&sb).exists());
+        // Half-done: the old credentials keep working, status shows it.
+        assert_eq!(config_client_id(&sb), CLIENT_ID);
+        sb.run(&["token", "--refresh"]).success();
+        assert!(status_json(&sb)["profiles"][0]["pending_rotation"]["new_client_id"].is_string());
+        let new_id = sb.dc.created_clients()[0].clone();
+        sb.run(&["rotate", "--abort"]).success();
+        assert!(!sb.dc.client_exists(&new_id), "abort left the new client behind");
+        assert!(sb.dc.client_exists(CLIENT_ID));
+        assert!(!journal_path(&sb).exists());
+        sb.run(&["token", "--refresh"]).success();
+    }
+
+    #[test]
+    fn delete_failure_is_finished_by_resume() {
+        let sb = Sandbox::new(Backend::Keyutils);
+        sb.register().success();
+        sb.dc.fail_next(Endpoint::DeleteClient, 1, 503);
+        replace(&sb, &[], None).code(5).stderr_has("could not be deleted").stderr_has("--resume");
+        // The profile already works with the new client.
+        let new_id = config_client_id(&sb);
+        assert_ne!(new_id, CLIENT_ID);
+        sb.run(&["token", "--refresh"]).success();
+        assert!(sb.dc.client_exists(CLIENT_ID));
+        sb.run(&["rotate", "--resume"]).success();
+        assert!(!sb.dc.client_exists(CLIENT_ID));
+        assert!(!journal_path(&sb).exists());
+    }
+
+    #[test]
+    fn store_failure_after_create_deletes_the_new_client() {
+        let sb = Sandbox::new(Backend::SecretService);
+        sb.register().success();
+        // The keychain goes away while the new client is being created.
+        sb.dc.delay_endpoint(Endpoint::CreateClient, Duration::from_millis(800));
+        let mut cmd = sb.cmd(&["rotate", "--replace-client"]);
+        cmd.env("ACRONIS_CRED_STORE_TIMEOUT", "2s");
+        let child =
+            cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+        std::thread::sleep(Duration::from_millis(400));
+        sb.ss.as_ref().unwrap().stop_daemon();
+        let out = Run::from(child.wait_with_output().unwrap());
+        out.code(6).stderr_has("old client is unchanged");
+        let created = sb.dc.created_clients();
+        assert_eq!(created.len(), 1);
+        assert!(!sb.dc.client_exists(&created[0]), "the useless new client was left behind");
+        assert!(sb.dc.client_secret_is(CLIENT_ID, crate::support::sandbox::SECRET));
+        assert!(!journal_path(&sb).exists());
+    }
+
+    const POINTS: [&str; 11] = [
+        "creating",
+        "created",
+        "pending-written",
+        "pending-stored",
+        "verified",
+        "previous-written",
+        "current-written",
+        "config-written",
+        "promoted",
+        "old-deleted",
+        "pending-deleted",
+    ];
+
+    #[test]
+    fn sigkill_at_every_step_is_recoverable() {
+        for point in POINTS {
+            let sb = Sandbox::new(Backend::Keyutils);
+            sb.register().success();
+            let killed = replace(&sb, &[], Some(point));
+            assert_eq!(killed.code, -1, "{point}: not killed: {}", killed.stderr);
+            assert!(journal_path(&sb).exists(), "{point}: no journal");
+            // Whatever the step, some credentials work right now.
+            sb.run(&["token", "--refresh"]).success();
+            let resumed = sb.run(&["rotate", "--resume"]);
+            resumed.success();
+            if point == "created" {
+                // Killed between the platform's answer and storing it: the
+                // new client's secret is gone with the process. Said clearly.
+                resumed.stderr_has("may have created an API client");
+            }
+            assert!(!journal_path(&sb).exists(), "{point}: journal left");
+            let t = sb.run(&["token", "--refresh"]);
+            t.success();
+            assert!(sb.dc.token_is_valid(t.stdout.trim_end()), "{point}");
+            let id = config_client_id(&sb);
+            assert!(sb.dc.client_exists(&id), "{point}: profile points to a missing client");
+            let live: Vec<_> = sb.dc.clients();
+            let expected = if point == "created" { 2 } else { 1 };
+            assert_eq!(live.len(), expected, "{point}: clients left: {live:?}");
+        }
+    }
+}

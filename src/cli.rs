@@ -17,6 +17,7 @@ Exit codes:
   4  credentials rejected by the datacenter
   5  datacenter unreachable or failing
   6  secret store unavailable or locked
+  7  status --max-age: a secret is older than allowed
 
 Environment:
   ACRONIS_PROFILE          profile to use (like --profile)

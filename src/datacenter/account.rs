@@ -60,13 +60,14 @@ impl AccountApi<'_> {
     }
 
     fn send_raw(&self, request: reqwest::blocking::RequestBuilder) -> Result<(u16, Zeroizing<Vec<u8>>)> {
+        let deadline = std::time::Instant::now() + self.settings.timeout;
         let response = request
             .header(AUTHORIZATION, self.bearer()?)
             .header(ACCEPT, "application/json")
             .send()
             .map_err(|e| http::transport_error(self.datacenter, &e))?;
         let status = response.status().as_u16();
-        Ok((status, Zeroizing::new(http::read_body(response)?)))
+        Ok((status, Zeroizing::new(http::read_body(response, deadline)?)))
     }
 
     fn send(

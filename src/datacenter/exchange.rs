@@ -42,6 +42,7 @@ impl TokenExchange for HttpExchange<'_> {
         let jitter = retry::jitter();
         let mut attempt = 1;
         loop {
+            let deadline = Instant::now() + self.settings.timeout;
             let sent = client
                 .post(dc.token_endpoint())
                 .header(AUTHORIZATION, basic_auth(&creds.client_id, &creds.secret)?)
@@ -57,7 +58,7 @@ impl TokenExchange for HttpExchange<'_> {
                         .get(RETRY_AFTER)
                         .and_then(|v| v.to_str().ok())
                         .and_then(|v| retry::parse_retry_after(v, self.clock.now()));
-                    let result = http::read_body(response).and_then(|body| {
+                    let result = http::read_body(response, deadline).and_then(|body| {
                         let body = Zeroizing::new(body);
                         parse_token_response(status, &body, self.clock.now(), &creds.client_id)
                     });

@@ -4,7 +4,9 @@
 use std::io::Read;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use zeroize::Zeroize;
 
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
@@ -98,16 +100,37 @@ fn tls_config(dc: &DatacenterUrl, settings: &HttpSettings) -> Result<rustls::Cli
     Ok(config)
 }
 
-/// Reads at most [`MAX_BODY`] bytes; a longer body is an error, not a truncation.
-pub(crate) fn read_body(response: reqwest::blocking::Response) -> Result<Vec<u8>> {
+/// Reads at most [`MAX_BODY`] bytes; a longer body is an error, not a
+/// truncation. reqwest's blocking timeout bounds each read, not the whole
+/// body, so a server trickling bytes is cut off here at `deadline`.
+pub(crate) fn read_body(mut response: reqwest::blocking::Response, deadline: Instant) -> Result<Vec<u8>> {
     let mut body = Vec::new();
-    response
-        .take(MAX_BODY + 1)
-        .read_to_end(&mut body)
-        .map_err(|e| Error::unavailable(format!("reading the datacenter's answer failed: {e}")))?;
-    if body.len() as u64 > MAX_BODY {
-        return Err(Error::unavailable("the datacenter's answer is larger than 1 MiB; refusing it"));
+    let mut chunk = [0u8; 16 * 1024];
+    loop {
+        if Instant::now() > deadline {
+            chunk.zeroize();
+            return Err(Error::unavailable("reading the datacenter's answer timed out")
+                .with_hint("the datacenter is answering too slowly; try again, or raise --timeout"));
+        }
+        let n = match response.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) => {
+                chunk.zeroize();
+                return Err(Error::unavailable(format!("reading the datacenter's answer failed: {e}"))
+                    .with_hint("the connection broke; try again"));
+            }
+        };
+        if (body.len() + n) as u64 > MAX_BODY {
+            chunk.zeroize();
+            body.zeroize();
+            return Err(Error::unavailable("the datacenter's answer is larger than 1 MiB; refusing it").with_hint(
+                "something other than the datacenter answered (a captive portal or proxy?); check the datacenter URL with `acronis-cred status`",
+            ));
+        }
+        body.extend_from_slice(&chunk[..n]);
     }
+    chunk.zeroize();
     Ok(body)
 }
 

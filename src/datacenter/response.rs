@@ -49,8 +49,11 @@ pub fn parse_token_response(status: u16, body: &[u8], now: UnixTime, client_id: 
 }
 
 fn parse_success(body: &[u8], now: UnixTime) -> Result<AccessToken> {
-    let malformed =
-        |what: &str| Error::unavailable(format!("the datacenter's token answer is malformed: {what}"));
+    let malformed = |what: &str| {
+        Error::unavailable(format!("the datacenter's token answer is malformed: {what}")).with_hint(
+            "nothing was cached; try again later, and check the datacenter URL with `acronis-cred status` if it persists",
+        )
+    };
     let parsed: TokenBody = serde_json::from_slice(body)
         // serde_json's messages can quote the input (the token): say only which kind.
         .map_err(|e| {

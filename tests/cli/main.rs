@@ -9,6 +9,7 @@ mod support;
 mod cache;
 mod env_source;
 mod errors;
+mod faults;
 mod protocols;
 mod register;
 mod rotation;

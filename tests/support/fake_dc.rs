@@ -100,6 +100,9 @@ pub enum Behavior {
     /// style JSON error (no `Retry-After`: use `Status` to test that), the
     /// following ones as `Normal`. The count restarts at each `set_behavior`.
     FailTimes { times: usize, status: u16 },
+    /// 200 with this body, announced in full by `Content-Length` but sent one
+    /// byte per `interval` (a slow-loris answer).
+    SlowBody { body: String, interval: Duration },
 }
 
 /// An endpoint of the fake, for fault injection and call counting.
@@ -668,6 +671,8 @@ impl Response {
 
 enum Action {
     Respond(Response),
+    /// Headers at once, then the body one byte per interval.
+    Trickle(Response, Duration),
     Drop,
     Hang,
 }
@@ -720,6 +725,19 @@ fn serve_connection(shared: &Shared, mut stream: TcpStream) {
                 if write_response(&mut stream, &response, keep_alive, head_only).is_err() || !keep_alive {
                     return;
                 }
+            }
+            Action::Trickle(response, interval) => {
+                // head_only: the full Content-Length, no body yet.
+                if write_response(&mut stream, &response, false, true).is_err() {
+                    return;
+                }
+                for byte in &response.body {
+                    if shared.is_shutting_down() || stream.write_all(&[*byte]).is_err() {
+                        return;
+                    }
+                    thread::sleep(interval);
+                }
+                return;
             }
             Action::Drop => return,
             Action::Hang => {
@@ -1301,6 +1319,15 @@ fn token_endpoint(shared: &Shared, request: &Request, path: &str, query: Option<
             body: body.into_bytes(),
         }),
         Behavior::DropConnection => Action::Drop,
+        Behavior::SlowBody { body, interval } => Action::Trickle(
+            Response {
+                status: 200,
+                content_type: Some("application/json".into()),
+                headers: Vec::new(),
+                body: body.clone().into_bytes(),
+            },
+            interval,
+        ),
         Behavior::Hang => Action::Hang,
         Behavior::FailTimes { times, status } => {
             let fail = {

@@ -6,3 +6,4 @@ pub mod sandbox;
 pub mod secret_service;
 pub mod tf_registry;
 pub mod tls;
+pub mod tls_front;

@@ -44,3 +44,24 @@ pub fn restore_for_child() {
         }
     }
 }
+
+/// Test-only hooks, read from the environment (see docs/SECURITY.md):
+/// `ACRONIS_CRED_TEST_NO_ZEROING=1` turns the zeroing allocator off, to show
+/// that the memory test notices.
+pub fn apply_test_hooks_at_start(env: &crate::env::Env) {
+    if env.get("ACRONIS_CRED_TEST_NO_ZEROING") == Some("1") {
+        crate::alloc::disable_zeroing();
+    }
+}
+
+/// `ACRONIS_CRED_TEST_STOP_AT_EXIT=1` stops the process (SIGSTOP) when its
+/// work is done, so a test can read its memory before it exits.
+pub fn apply_test_hooks_at_exit(env: &crate::env::Env) {
+    #[cfg(unix)]
+    if env.get("ACRONIS_CRED_TEST_STOP_AT_EXIT") == Some("1") {
+        // SAFETY: raising a signal on ourselves has no memory effects.
+        unsafe {
+            libc::raise(libc::SIGSTOP);
+        }
+    }
+}

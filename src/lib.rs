@@ -5,6 +5,7 @@
 //! the [`datacenter`]) -> [`protocol`] writer -> stdout.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod alloc;
 pub mod app;
 pub mod cache;
 pub mod cli;
@@ -18,6 +19,7 @@ pub mod hygiene;
 pub mod platform;
 pub mod protocol;
 pub mod rotation;
+pub mod stdio;
 pub mod store;
 pub mod time;
 pub mod token;

@@ -83,6 +83,16 @@ impl<'a> Context<'a> {
         }
     }
 
+    /// Refuses a config file others can change, and makes one others can
+    /// read private. One `stat` per run.
+    pub fn check_config_file(&mut self) -> Result<()> {
+        let Ok(file) = self.config_file() else { return Ok(()) };
+        if let Some(warning) = crate::fsutil::check_trusted_file(file.path(), "config file")? {
+            self.ui.warn(&warning);
+        }
+        Ok(())
+    }
+
     /// Network settings, reading the config file's `[http]` table.
     pub fn http_settings(&self) -> Result<HttpSettings> {
         let file = self.config_file().ok().and_then(|f| f.load().ok()).and_then(|c| c.http);
@@ -210,6 +220,13 @@ impl<'a> Context<'a> {
         Ok(Some(EnvCredentials { datacenter, client_id, secret }))
     }
 
+    /// Takes the profile's lock: the one token exchanges, rotations,
+    /// registration and removal of that profile all serialise on.
+    pub fn lock_profile(&self, name: &str) -> Result<crate::fsutil::FileLock> {
+        let path = self.lock_dir()?.join(format!("{name}.lock"));
+        crate::fsutil::FileLock::acquire(&path, std::time::Duration::from_secs(120), "profile")
+    }
+
     /// Directory for the single-flight lock files.
     pub fn lock_dir(&self) -> Result<PathBuf> {
         self.env.runtime_dir().ok_or_else(|| {
@@ -294,6 +311,10 @@ pub fn http_settings_from(global: &GlobalArgs, env: &Env, file: Option<&HttpConf
         .clone()
         .or_else(|| env.get("ACRONIS_CRED_CA_FILE").map(PathBuf::from))
         .or(file.ca_file);
+    if let Some(path) = &settings.ca_file {
+        // A CA file decides whom the secret is sent to.
+        crate::fsutil::check_trusted_file(path, "CA file")?;
+    }
     Ok(settings)
 }
 

@@ -9,12 +9,101 @@ use std::time::Duration;
 use crate::error::{Error, Result};
 
 /// Creates `dir` (and parents) readable only by the owner.
+/// An existing directory must be ours and closed to others: one owned by
+/// another user is refused, one open to others is closed (0700).
 pub fn create_private_dir(dir: &Path) -> Result<()> {
     let mut builder = fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir).map_err(|e| Error::io("create directory", dir, e))
+    builder.create(dir).map_err(|e| Error::io("create directory", dir, e))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let meta = fs::symlink_metadata(dir).map_err(|e| Error::io("inspect", dir, e))?;
+        if meta.file_type().is_symlink() {
+            return Err(Error::unexpected(format!(
+                "{} is a symbolic link; refusing to use it",
+                dir.display()
+            ))
+            .with_hint("remove the link; acronis-cred creates this directory itself"));
+        }
+        // SAFETY: geteuid has no preconditions.
+        let me = unsafe { libc::geteuid() };
+        if meta.uid() != me {
+            return Err(Error::unexpected(format!(
+                "{} belongs to another user (uid {}); refusing to use it",
+                dir.display(),
+                meta.uid()
+            ))
+            .with_hint(
+                "remove it, or point XDG_RUNTIME_DIR / XDG_STATE_HOME / HOME at your own directories",
+            ));
+        }
+        if meta.mode() & 0o077 != 0 {
+            fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
+                .map_err(|e| Error::io("protect", dir, e))?;
+        }
+    }
+    Ok(())
+}
+
+/// Checks a file acronis-cred trusts (the config file, a CA file): it must
+/// belong to this user or root and be writable by nobody else. Returns a
+/// warning when it had to close read access for others.
+pub fn check_trusted_file(path: &Path, what: &str) -> Result<Option<String>> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let meta = match fs::metadata(path) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::io("inspect", path, e)),
+        };
+        // SAFETY: geteuid has no preconditions.
+        let me = unsafe { libc::geteuid() };
+        if meta.uid() != me && meta.uid() != 0 {
+            return Err(Error::unexpected(format!(
+                "the {what} {} belongs to another user (uid {}); refusing to use it",
+                path.display(),
+                meta.uid()
+            ))
+            .with_hint("anyone who can change it can redirect your credentials; use a file of your own"));
+        }
+        if meta.mode() & 0o022 != 0 {
+            return Err(Error::unexpected(format!(
+                "the {what} {} is writable by other users; refusing to use it",
+                path.display()
+            ))
+            .with_hint(format!("check its contents, then: chmod go-w {}", path.display())));
+        }
+        if what == "config file" && meta.mode() & 0o044 != 0 && meta.uid() == me {
+            fs::set_permissions(path, fs::Permissions::from_mode(0o600))
+                .map_err(|e| Error::io("protect", path, e))?;
+            return Ok(Some(format!(
+                "{} was readable by other users; made it private (0600)",
+                path.display()
+            )));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (path, what);
+    Ok(None)
+}
+
+/// Reads a small file without following a symbolic link at its last component.
+pub fn read_no_follow(path: &Path) -> std::io::Result<Vec<u8>> {
+    let mut options = OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NOFOLLOW);
+    }
+    let mut file = options.open(path)?;
+    let mut out = Vec::new();
+    std::io::Read::read_to_end(&mut file, &mut out)?;
+    Ok(out)
 }
 
 fn private_options() -> OpenOptions {
@@ -38,10 +127,12 @@ pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<()> {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     let result = (|| {
+        // A leftover of a crashed run (or a planted file) goes first: the
+        // temporary file is always created new, never reused.
+        let _ = fs::remove_file(&tmp);
         let mut file = private_options()
             .write(true)
-            .create(true)
-            .truncate(true)
+            .create_new(true)
             .open(&tmp)
             .map_err(|e| Error::io("create", &tmp, e))?;
         file.write_all(contents).map_err(|e| Error::io("write", &tmp, e))?;

@@ -78,6 +78,10 @@ pub fn run(
         platform,
         global: cli.global.clone(),
     };
+    if let Err(e) = ctx.check_config_file() {
+        ctx.ui.error(&e);
+        return e.exit_code().code();
+    }
     let ok = |r: error::Result<()>| r.map(|()| ExitCode::Ok.code());
     let result = match &cli.command {
         Command::Register(a) => ok(commands::register::run(&mut ctx, a)),

@@ -28,6 +28,8 @@ pub fn run(ctx: &mut Context<'_>, args: &RegisterArgs) -> Result<()> {
     let client_id = args.client_id.trim().to_string();
     config::check_client_id(&client_id).map_err(Error::usage)?;
     let file = ctx.config_file()?;
+    // Registration, removal, rotation and exchanges of one profile never interleave.
+    let _lock = ctx.lock_profile(&name)?;
     let existing = file.load()?.profiles.get(&name).cloned();
 
     let choice = ctx.store_override()?.unwrap_or(match &existing {

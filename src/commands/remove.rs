@@ -9,6 +9,7 @@ use crate::error::Result;
 pub fn run(ctx: &mut Context<'_>) -> Result<()> {
     let name = ctx.profile_name()?;
     let file = ctx.config_file()?;
+    let _lock = ctx.lock_profile(&name)?;
     if !file.load()?.profiles.contains_key(&name) {
         // Nothing registered; still clear a secret left in an explicitly named store.
         if let Some(choice) = ctx.store_override()? {

@@ -16,16 +16,12 @@ use crate::cache::{CachedToken, TokenCache};
 use crate::cli::RotateArgs;
 use crate::datacenter::{AccountApi, ClientCredentials, HttpSettings};
 use crate::error::{Error, ErrorKind, Result, profile_flag};
-use crate::fsutil::FileLock;
 use crate::rotation::{
     self, Journal, JournalFile, Mode, PendingCredentials, Step, checkpoint, pending_account, previous_account,
 };
 use crate::store::{SecretStore, token_account};
 use crate::time::rfc3339;
 use crate::token::AccessToken;
-
-/// Longest wait for the profile's lock (a token exchange in progress).
-const LOCK_WAIT: Duration = Duration::from_secs(120);
 
 pub fn run(ctx: &mut Context<'_>, args: &RotateArgs) -> Result<()> {
     let name = ctx.profile_name()?;
@@ -36,8 +32,7 @@ pub fn run(ctx: &mut Context<'_>, args: &RotateArgs) -> Result<()> {
     })?;
     let journal_file = JournalFile::new(state_dir, &name);
     // The same lock as token exchanges: no `token` call reads a half-written state.
-    let lock_path = ctx.lock_dir()?.join(format!("{name}.lock"));
-    let _lock = FileLock::acquire(&lock_path, LOCK_WAIT, "profile")?;
+    let _lock = ctx.lock_profile(&name)?;
     let existing = journal_file.load()?;
     let mut r = Rotation { ctx, profile, store, journal_file, verify_timeout: args.verify_timeout };
     match (args.resume, args.abort, existing) {

@@ -77,7 +77,7 @@ impl JournalFile {
     }
 
     pub fn load(&self) -> Result<Option<Journal>> {
-        let bytes = match std::fs::read(&self.path) {
+        let bytes = match fsutil::read_no_follow(&self.path) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(Error::io("read the rotation journal", &self.path, e)),

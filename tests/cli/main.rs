@@ -10,6 +10,7 @@ mod cache;
 mod env_source;
 mod errors;
 mod faults;
+mod hardening;
 mod memory;
 mod protocols;
 mod register;

@@ -83,6 +83,15 @@ impl<'a> Context<'a> {
         }
     }
 
+    /// Whether prompting is allowed: not with `--non-interactive`,
+    /// `ACRONIS_CRED_NONINTERACTIVE=1`, or without a terminal.
+    pub fn interactive(&self) -> bool {
+        use std::io::IsTerminal;
+        let off = self.global.non_interactive
+            || matches!(self.env.get("ACRONIS_CRED_NONINTERACTIVE"), Some("1" | "true" | "yes"));
+        !off && (std::io::stdin().is_terminal() || std::io::stderr().is_terminal())
+    }
+
     /// Refuses a config file others can change, and makes one others can
     /// read private. One `stat` per run.
     pub fn check_config_file(&mut self) -> Result<()> {

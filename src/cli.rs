@@ -34,7 +34,7 @@ Environment:
 #[derive(Parser)]
 #[command(
     name = "acronis-cred",
-    version,
+    version = env!("ACRONIS_CRED_VERSION"),
     about = "Credential helper for the Acronis Cyber Protect Cloud API",
     long_about = "Keeps an Acronis API client's secret in the OS keychain and prints bearer tokens \
                   for scripts and tools, cached until shortly before they expire.",
@@ -81,6 +81,22 @@ pub struct GlobalArgs {
     /// Say nothing on stderr except errors
     #[arg(short, long, global = true)]
     pub quiet: bool,
+
+    /// Never prompt; fail (exit 2) where input would be needed [env: ACRONIS_CRED_NONINTERACTIVE=1]
+    #[arg(long, global = true)]
+    pub non_interactive: bool,
+
+    /// Colour on stderr messages: auto (a terminal, and NO_COLOR unset), always, never
+    #[arg(long, global = true, value_name = "WHEN", default_value = "auto")]
+    pub color: ColorChoice,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    #[default]
+    Auto,
+    Always,
+    Never,
 }
 
 fn parse_store(s: &str) -> Result<StoreChoice, String> {
@@ -102,10 +118,13 @@ pub enum Command {
     Token(TokenArgs),
 
     /// Show profiles, their stores and cached tokens (never a secret or token)
+    #[command(
+        after_help = "Examples:\n  acronis-cred status\n  acronis-cred status --json\n  acronis-cred status --max-age 90    (cron: exit 7 when a secret is older)"
+    )]
     Status(StatusArgs),
 
     /// Delete a profile's secret, cached token and configuration
-    #[command(visible_aliases = ["logout", "unregister"])]
+    #[command(visible_aliases = ["logout", "unregister"], after_help = "Example:\n  acronis-cred --profile old remove")]
     Remove,
 
     /// Replace the client secret (or the whole API client) without ever losing a working one
@@ -121,19 +140,27 @@ pub enum Command {
     Url(UrlArgs),
 
     /// git credential helper (also runs as git-credential-acronis)
-    #[command(after_help = "Set up with: acronis-cred setup git")]
+    #[command(
+        after_help = "Example (what git runs):\n  printf 'protocol=https\\nhost=eu2-cloud.acronis.com\\n\\n' | acronis-cred git get\n\nSet up with: acronis-cred setup git"
+    )]
     Git(GitArgs),
 
     /// docker credential helper (also runs as docker-credential-acronis)
-    #[command(after_help = "Set up with: acronis-cred setup docker")]
+    #[command(
+        after_help = "Example (what docker runs):\n  printf https://eu2-cloud.acronis.com | docker-credential-acronis get\n\nSet up with: acronis-cred setup docker"
+    )]
     Docker(DockerArgs),
 
     /// kubectl / client-go exec credential plugin (reads KUBERNETES_EXEC_INFO)
-    #[command(after_help = "Set up with: acronis-cred setup kubectl")]
+    #[command(
+        after_help = "Example (what kubectl runs):\n  acronis-cred --profile default kubectl\n\nSet up with: acronis-cred setup kubectl"
+    )]
     Kubectl,
 
     /// Terraform credentials helper (also runs as terraform-credentials-acronis)
-    #[command(after_help = "Set up with: acronis-cred setup terraform")]
+    #[command(
+        after_help = "Example (what terraform runs):\n  terraform-credentials-acronis get eu2-cloud.acronis.com\n\nSet up with: acronis-cred setup terraform"
+    )]
     Terraform(TerraformArgs),
 
     /// Run a command with ACRONIS_TOKEN and the API URLs in its environment
@@ -145,6 +172,45 @@ pub enum Command {
     /// Print the configuration that makes git, docker, kubectl or terraform use this helper
     #[command(after_help = "Example:\n  acronis-cred setup git | sh")]
     Setup(SetupArgs),
+
+    /// Check this machine's setup and say how to fix what is wrong
+    #[command(
+        after_help = "Examples:\n  acronis-cred doctor\n  acronis-cred doctor --offline --json\n\nExit status 0 when nothing failed (warnings allowed), 1 otherwise."
+    )]
+    Doctor(DoctorArgs),
+
+    /// Print a shell completion script
+    #[command(
+        after_help = "Example:\n  acronis-cred completions bash > ~/.local/share/bash-completion/completions/acronis-cred"
+    )]
+    Completions(CompletionsArgs),
+
+    /// Write man pages for the command and every subcommand
+    #[command(after_help = "Example:\n  acronis-cred man --dir ./man && man -l ./man/acronis-cred.1")]
+    Man(ManArgs),
+}
+
+#[derive(Args)]
+pub struct DoctorArgs {
+    /// Machine-readable output
+    #[arg(long)]
+    pub json: bool,
+
+    /// Skip the checks that contact the datacenter (DNS, TLS, a token exchange)
+    #[arg(long)]
+    pub offline: bool,
+}
+
+#[derive(Args)]
+pub struct CompletionsArgs {
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Args)]
+pub struct ManArgs {
+    /// Directory to write acronis-cred.1 and acronis-cred-<command>.1 into
+    #[arg(long, value_name = "DIR")]
+    pub dir: PathBuf,
 }
 
 #[derive(Args)]

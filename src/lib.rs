@@ -66,13 +66,21 @@ pub fn run(
             };
         }
     };
+    let color = match cli.global.color {
+        cli::ColorChoice::Always => true,
+        cli::ColorChoice::Never => false,
+        cli::ColorChoice::Auto => {
+            use std::io::IsTerminal;
+            !env.is_set("NO_COLOR") && env.get("TERM") != Some("dumb") && std::io::stderr().is_terminal()
+        }
+    };
     let verbosity = match (cli.global.quiet, cli.global.verbose) {
         (true, _) => Verbosity::Quiet,
         (false, 0) => Verbosity::Normal,
         _ => Verbosity::Verbose,
     };
     let mut ctx = Context {
-        ui: Ui { stdin, stdout, stderr, verbosity },
+        ui: Ui { stdin, stdout, stderr, verbosity, color },
         env,
         clock,
         platform,
@@ -96,6 +104,9 @@ pub fn run(
         Command::Terraform(a) => ok(commands::terraform::run(&mut ctx, a)),
         Command::Exec(a) => commands::exec::run(&mut ctx, a),
         Command::Setup(a) => ok(commands::setup::run(&mut ctx, a)),
+        Command::Doctor(a) => commands::doctor::run(&mut ctx, a),
+        Command::Completions(a) => ok(commands::docs::completions(&mut ctx, a)),
+        Command::Man(a) => ok(commands::docs::man(&mut ctx, a)),
     };
     match result {
         Ok(code) => code,

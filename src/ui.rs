@@ -15,13 +15,20 @@ pub struct Ui<'a> {
     pub stdout: &'a mut dyn Write,
     pub stderr: &'a mut dyn Write,
     pub verbosity: Verbosity,
+    /// Colour the message labels on stderr.
+    pub color: bool,
 }
 
 impl Ui<'_> {
+    fn label(&self, text: &str, sgr: &str) -> String {
+        if self.color { format!("\x1b[{sgr}m{text}\x1b[0m") } else { text.to_string() }
+    }
+
     /// A warning the user should see unless they asked for quiet.
     pub fn warn(&mut self, message: &str) {
         if self.verbosity >= Verbosity::Normal {
-            let _ = writeln!(self.stderr, "acronis-cred: warning: {message}");
+            let label = self.label("warning:", "1;33");
+            let _ = writeln!(self.stderr, "acronis-cred: {label} {message}");
         }
     }
 
@@ -41,9 +48,11 @@ impl Ui<'_> {
 
     /// Prints an error and its hint; always shown.
     pub fn error(&mut self, err: &crate::error::Error) {
-        let _ = writeln!(self.stderr, "acronis-cred: error: {}", err.message());
+        let label = self.label("error:", "1;31");
+        let _ = writeln!(self.stderr, "acronis-cred: {label} {}", err.message());
         if let Some(hint) = err.hint() {
-            let _ = writeln!(self.stderr, "acronis-cred: hint: {hint}");
+            let label = self.label("hint:", "1;36");
+            let _ = writeln!(self.stderr, "acronis-cred: {label} {hint}");
         }
     }
 }

@@ -33,7 +33,8 @@ fuzz_target!(|data: &[u8]| {
         }
         Err(msg) => {
             assert!(!msg.is_empty());
-            assert!(msg.len() <= 256, "error message of {} bytes", msg.len());
+            // The echoed operation is bounded to 40 characters (Debug-escaped).
+            assert!(msg.len() <= 1024, "error message of {} bytes", msg.len());
         }
     }
 });

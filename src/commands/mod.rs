@@ -2,6 +2,8 @@
 //! and its own arguments, and writes its answer to `ctx.ui.stdout`.
 
 pub mod docker;
+pub mod docs;
+pub mod doctor;
 pub mod exec;
 pub mod git;
 mod helper_io;

@@ -200,6 +200,9 @@ fn refresh_cache(
 pub fn read_secret(ctx: &mut Context<'_>, from_stdin: bool, prompt: &str) -> Result<SecretString> {
     let secret = if from_stdin {
         read_secret_line(ctx.ui.stdin)?
+    } else if !ctx.interactive() {
+        return Err(Error::usage("no secret given, and prompting is off (no terminal, or non-interactive)")
+            .with_hint("pipe the secret in with --secret-stdin"));
     } else {
         ctx.platform.prompt_secret(&format!("{prompt}: "))?
     };

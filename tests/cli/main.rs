@@ -7,6 +7,7 @@
 mod support;
 
 mod cache;
+mod doctor;
 mod env_source;
 mod errors;
 mod faults;

@@ -236,3 +236,33 @@ fn register_remove_and_token_racing_leave_a_consistent_state() {
     }
     let _ = Command::new("true").status();
 }
+
+#[test]
+fn kernel_keyring_denied_by_seccomp() {
+    use crate::support::seccomp::deny_keyring_syscalls;
+    let sb = Sandbox::new(Backend::SecretService);
+    let url = sb.dc.url();
+    // Proof that the filter bites: keyctl itself is refused.
+    let mut probe = Command::new("keyctl");
+    probe.args(["show", "@u"]);
+    deny_keyring_syscalls(&mut probe);
+    let probe = probe.output().expect("keyctl must be installed (apt-get install keyutils)");
+    assert!(!probe.status.success(), "the seccomp filter did not deny keyctl");
+    let denied = |args: &[&str], stdin: &str| {
+        let mut cmd = sb.cmd(args);
+        deny_keyring_syscalls(&mut cmd);
+        crate::support::sandbox::run_with_stdin(cmd, stdin.as_bytes())
+    };
+    // The keyutils store: exit 6, the fix named, nothing written.
+    denied(&["--store", "keyutils", "register", "--datacenter", &url, "--client-id", CLIENT_ID, "--secret-stdin"], &format!("{SECRET}\n"))
+        .code(6)
+        .stdout_empty()
+        .stderr_has("seccomp");
+    assert!(!sb.config_path().exists());
+    // A Secret Service profile works, caching tokens in the store instead.
+    denied(&["register", "--datacenter", &url, "--client-id", CLIENT_ID, "--secret-stdin"], &format!("{SECRET}\n")).success();
+    denied(&["token", "-v"], "").success().stderr_has("(store cache)");
+    let status = denied(&["status"], "");
+    assert!(status.stdout.contains("token cache   secret store"), "{}", status.stdout);
+    assert_eq!(sb.dc.exchanges(), 1, "the store cache served the token");
+}

@@ -7,3 +7,4 @@ pub mod secret_service;
 pub mod tf_registry;
 pub mod tls;
 pub mod tls_front;
+pub mod seccomp;

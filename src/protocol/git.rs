@@ -39,8 +39,16 @@ pub enum GitError {
     TooLong,
     Nul,
     NotUtf8,
-    NoEquals { line: usize },
-    EmptyKey { line: usize },
+    NoEquals {
+        line: usize,
+    },
+    EmptyKey {
+        line: usize,
+    },
+    /// A carriage return inside a line (CVE-2024-52006 smuggles lines so).
+    CarriageReturn {
+        line: usize,
+    },
 }
 
 impl fmt::Display for GitError {
@@ -51,6 +59,7 @@ impl fmt::Display for GitError {
             GitError::NotUtf8 => write!(f, "the request is not UTF-8 text"),
             GitError::NoEquals { line } => write!(f, "line {line} is not key=value"),
             GitError::EmptyKey { line } => write!(f, "line {line} has an empty key"),
+            GitError::CarriageReturn { line } => write!(f, "line {line} contains a carriage return"),
         }
     }
 }
@@ -74,6 +83,9 @@ impl GitRequest {
             }
             if line.len() > MAX_LINE {
                 return Err(GitError::TooLong);
+            }
+            if line.contains('\r') {
+                return Err(GitError::CarriageReturn { line: i + 1 });
             }
             let (key, value) = line.split_once('=').ok_or(GitError::NoEquals { line: i + 1 })?;
             if key.is_empty() {
@@ -226,6 +238,7 @@ mod tests {
         assert_eq!(GitRequest::parse(b"host=a\0b\n").err(), Some(GitError::Nul));
         assert_eq!(GitRequest::parse(b"hosth\n").err(), Some(GitError::NoEquals { line: 1 }));
         assert_eq!(GitRequest::parse(b"=x\n").err(), Some(GitError::EmptyKey { line: 1 }));
+        assert_eq!(GitRequest::parse(b"host=a\rb\n").err(), Some(GitError::CarriageReturn { line: 1 }));
         assert_eq!(GitRequest::parse(b"host=\xff\n").err(), Some(GitError::NotUtf8));
         let long = format!("host={}\n", "a".repeat(MAX_LINE));
         assert_eq!(GitRequest::parse(long.as_bytes()).err(), Some(GitError::TooLong));

@@ -254,13 +254,29 @@ fn kernel_keyring_denied_by_seccomp() {
         crate::support::sandbox::run_with_stdin(cmd, stdin.as_bytes())
     };
     // The keyutils store: exit 6, the fix named, nothing written.
-    denied(&["--store", "keyutils", "register", "--datacenter", &url, "--client-id", CLIENT_ID, "--secret-stdin"], &format!("{SECRET}\n"))
-        .code(6)
-        .stdout_empty()
-        .stderr_has("seccomp");
+    denied(
+        &[
+            "--store",
+            "keyutils",
+            "register",
+            "--datacenter",
+            &url,
+            "--client-id",
+            CLIENT_ID,
+            "--secret-stdin",
+        ],
+        &format!("{SECRET}\n"),
+    )
+    .code(6)
+    .stdout_empty()
+    .stderr_has("seccomp");
     assert!(!sb.config_path().exists());
     // A Secret Service profile works, caching tokens in the store instead.
-    denied(&["register", "--datacenter", &url, "--client-id", CLIENT_ID, "--secret-stdin"], &format!("{SECRET}\n")).success();
+    denied(
+        &["register", "--datacenter", &url, "--client-id", CLIENT_ID, "--secret-stdin"],
+        &format!("{SECRET}\n"),
+    )
+    .success();
     denied(&["token", "-v"], "").success().stderr_has("(store cache)");
     let status = denied(&["status"], "");
     assert!(status.stdout.contains("token cache   secret store"), "{}", status.stdout);

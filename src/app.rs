@@ -48,7 +48,7 @@ pub struct EnvCredentials {
 
 /// Where credentials come from for this invocation.
 pub enum Source {
-    Profile(ProfileRef),
+    Profile(Box<ProfileRef>),
     Env(EnvCredentials),
 }
 
@@ -170,7 +170,7 @@ impl<'a> Context<'a> {
             return Ok(Source::Env(env));
         }
         let name = self.profile_name()?;
-        self.load_profile(&name).map(Source::Profile)
+        self.load_profile(&name).map(|p| Source::Profile(Box::new(p)))
     }
 
     /// The source that answers a helper request naming a server: a profile
@@ -184,7 +184,7 @@ impl<'a> Context<'a> {
         };
         if self.explicit_profile().is_some() {
             let profile = self.load_profile(&self.profile_name()?)?;
-            return Ok(serves(&profile.datacenter).then_some(Source::Profile(profile)));
+            return Ok(serves(&profile.datacenter).then_some(Source::Profile(Box::new(profile))));
         }
         let file = self.config_file()?;
         let config = file.load()?;
@@ -196,7 +196,7 @@ impl<'a> Context<'a> {
         }
         match matching.as_slice() {
             [] => Ok(self.env_credentials()?.filter(|e| serves(&e.datacenter)).map(Source::Env)),
-            [name] => self.load_profile(name).map(|p| Some(Source::Profile(p))),
+            [name] => self.load_profile(name).map(|p| Some(Source::Profile(Box::new(p)))),
             names => Err(Error::usage(format!(
                 "several profiles ({}) are registered for {authority}",
                 names.join(", ")

@@ -13,6 +13,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(url) = parse_server_url(data) else { return };
     let a = &url.authority;
 
+    // Finding 2: `:443` and `https://:443` leave an empty authority.
     if !(common::tolerate_known() && a.is_empty()) {
         assert!(!a.is_empty(), "empty authority accepted from {:?}", url.raw);
     }

@@ -211,7 +211,13 @@ fn fault_matrix() {
         let out = sb.run(&["token", "--refresh", "--timeout", "2s"]);
         let took = started.elapsed();
         sb.dc.set_behavior(Behavior::Normal);
-        eprintln!("fault {:<28} exit {} after {:>5} ms, {} attempt(s)", case.name, out.code, took.as_millis(), sb.dc.exchanges() - calls_before);
+        eprintln!(
+            "fault {:<28} exit {} after {:>5} ms, {} attempt(s)",
+            case.name,
+            out.code,
+            took.as_millis(),
+            sb.dc.exchanges() - calls_before
+        );
         assert_eq!(out.code, case.code, "{}: exit {}\n{}", case.name, out.code, out.stderr);
         assert!(out.stdout.is_empty(), "{}: stdout {:?}", case.name, out.stdout);
         assert!(

@@ -335,3 +335,37 @@ fn tls_trust_and_host_names() {
     .code(2)
     .stderr_has("plain http");
 }
+
+#[test]
+fn proxies_from_the_environment() {
+    use crate::support::proxy::Proxy;
+    use crate::support::tls::TestCa;
+    use crate::support::tls_front::TlsFront;
+    let mut sb = Sandbox::new(Backend::Keyutils);
+    let ca = TestCa::new("proxy test CA");
+    let ca_file = sb.path("ca.pem");
+    ca.write_cert(&ca_file);
+    let front = TlsFront::start(&ca, &["127.0.0.1"], &sb.dc.url());
+    let url = front.url_for("127.0.0.1");
+    let proxy = Proxy::start();
+    sb.set_env("HTTPS_PROXY", &proxy.url());
+    sb.set_env("ACRONIS_CRED_CA_FILE", &ca_file.to_string_lossy());
+    // https through the proxy: a CONNECT tunnel, TLS end to end.
+    sb.run_with_stdin(
+        &["register", "--datacenter", &url, "--client-id", CLIENT_ID, "--secret-stdin"],
+        format!("{SECRET}\n").as_bytes(),
+    )
+    .success();
+    let tunnel = format!("CONNECT 127.0.0.1:{} HTTP/1.1", front.port());
+    assert!(proxy.seen().contains(&tunnel), "no CONNECT through the proxy: {:?}", proxy.seen());
+    // NO_PROXY sends it direct.
+    let before = proxy.seen().len();
+    let mut direct = sb.cmd(&["token", "--refresh"]);
+    direct.env("NO_PROXY", "127.0.0.1");
+    Run::from(direct.output().unwrap()).success();
+    assert_eq!(proxy.seen().len(), before, "NO_PROXY was not honoured");
+    // A proxy that is down: exit 5, not a hang.
+    let mut dead = sb.cmd(&["token", "--refresh", "--retries", "1"]);
+    dead.env("HTTPS_PROXY", "http://127.0.0.1:9");
+    Run::from(dead.output().unwrap()).code(5).stderr_has("hint:");
+}

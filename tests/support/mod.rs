@@ -1,6 +1,7 @@
 pub mod fake_dc;
 pub mod git_server;
 pub mod kube_api;
+pub mod proxy;
 pub mod pty;
 pub mod sandbox;
 pub mod seccomp;

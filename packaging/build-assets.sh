@@ -37,6 +37,10 @@ BIN=$TARGET_DIR/release/acronis-cred
 [ -x "$BIN" ] || die "no executable at $BIN (run: cargo build --release --locked)"
 BIN=$(cd "$(dirname "$BIN")" && pwd)/acronis-cred
 
+# Whatever an earlier run left is stale now: if this run fails, nothing is left
+# for a packager to pick up by mistake.
+rm -rf "$OUT_DIR/man" "$OUT_DIR/completions"
+
 export LC_ALL=C TZ=UTC
 umask 022
 : "${SOURCE_DATE_EPOCH:=0}"
@@ -163,8 +167,6 @@ head -n1 "$SCRATCH/completions/_acronis-cred" | grep -q '^#compdef acronis-cred'
 grep -q 'complete -c acronis-cred' "$SCRATCH/completions/acronis-cred.fish" || die "the fish completion script has no 'complete -c acronis-cred'"
 
 # ---------------------------------------------------------------- install into OUT_DIR
-mkdir -p "$OUT_DIR"
-rm -rf "$OUT_DIR/man" "$OUT_DIR/completions"
 mkdir -p "$OUT_DIR/man" "$OUT_DIR/completions"
 for f in "$SCRATCH"/man/*.1; do
     gzip -9n <"$f" >"$OUT_DIR/man/${f##*/}.gz"

@@ -263,6 +263,33 @@ impl<'a> Context<'a> {
         })
     }
 
+    /// Drops every token cached for `profile`, in both tiers (the setting
+    /// may have changed since it was cached), then caches `fresh` in the
+    /// current tier if given. Used whenever the credentials change.
+    pub fn reset_cached_token(
+        &self,
+        profile: &ProfileRef,
+        store: &Rc<dyn SecretStore>,
+        fresh: Option<crate::token::AccessToken>,
+    ) -> Result<()> {
+        let name = &profile.name;
+        if let Some(kernel) = self.platform.kernel_cache() {
+            kernel.remove(name)?;
+        }
+        store.delete(&crate::store::token_account(name))?;
+        if let Some(token) = fresh {
+            let now = self.clock.now();
+            let record = crate::cache::CachedToken {
+                datacenter: profile.datacenter.as_str().to_string(),
+                client_id: profile.profile.client_id.clone(),
+                token,
+                obtained_at: now,
+            };
+            self.profile_cache(profile, store)?.save(name, &record, now)?;
+        }
+        Ok(())
+    }
+
     /// The env source has no store: the kernel keyring or nothing.
     pub fn env_cache(&self) -> Result<Rc<dyn TokenCache>> {
         Ok(match self.cache_setting(None)? {

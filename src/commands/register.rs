@@ -11,7 +11,7 @@ use secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
 
 use crate::app::Context;
-use crate::cache::{CachedToken, TokenCache};
+
 use crate::cli::RegisterArgs;
 use crate::config::{self, Profile};
 use crate::datacenter::{ClientCredentials, DatacenterUrl};
@@ -146,7 +146,7 @@ pub fn run(ctx: &mut Context<'_>, args: &RegisterArgs) -> Result<()> {
         ));
     }
 
-    refresh_cache(ctx, &name, &store, &datacenter, &client_id, verified);
+    refresh_cache(ctx, &name, &store, verified);
     ctx.ui.note(&format!(
         "registered profile '{name}': client {client_id} at {datacenter}, secret in the {kind} store ({})",
         kind.persistence()
@@ -163,35 +163,11 @@ fn refresh_cache(
     ctx: &mut Context<'_>,
     name: &str,
     store: &Rc<dyn SecretStore>,
-    datacenter: &DatacenterUrl,
-    client_id: &str,
     verified: Option<crate::token::AccessToken>,
 ) {
-    let Ok(profile) = ctx.load_profile(name) else {
-        return;
-    };
-    let Ok(cache) = ctx.profile_cache(&profile, store) else {
-        return;
-    };
-    let mut caches: Vec<Rc<dyn TokenCache>> = vec![Rc::clone(&cache)];
-    if let Some(kernel) = ctx.platform.kernel_cache()
-        && kernel.tier() != cache.tier()
-    {
-        caches.push(kernel);
-    }
-    for c in &caches {
-        let _ = c.remove(name);
-    }
-    if let Some(token) = verified {
-        let record = CachedToken {
-            datacenter: datacenter.as_str().to_string(),
-            client_id: client_id.to_string(),
-            token,
-            obtained_at: ctx.clock.now(),
-        };
-        if let Err(e) = cache.save(name, &record, ctx.clock.now()) {
-            ctx.ui.info(&format!("could not cache the verification token: {}", e.message()));
-        }
+    let reset = ctx.load_profile(name).and_then(|profile| ctx.reset_cached_token(&profile, store, verified));
+    if let Err(e) = reset {
+        ctx.ui.info(&format!("could not reset the token cache: {}", e.message()));
     }
 }
 

@@ -25,13 +25,7 @@ pub fn run(ctx: &mut Context<'_>) -> Result<()> {
     let profile = ctx.load_profile(&name)?;
     let store = ctx.platform.open_store(profile.store)?;
     let had_secret = store.delete(&name)?;
-    // Both tiers: the setting may have changed since the token was cached.
-    let cache = ctx.profile_cache(&profile, &store)?;
-    cache.remove(&name)?;
-    if let Some(kernel) = ctx.platform.kernel_cache() {
-        kernel.remove(&name)?;
-    }
-    store.delete(&crate::store::token_account(&name))?;
+    ctx.reset_cached_token(&profile, &store, None)?;
     // An unfinished rotation of this profile goes too.
     store.delete(&crate::rotation::pending_account(&name))?;
     store.delete(&crate::rotation::previous_account(&name))?;

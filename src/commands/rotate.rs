@@ -12,14 +12,14 @@ use std::time::{Duration, Instant};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::app::{Context, ProfileRef};
-use crate::cache::{CachedToken, TokenCache};
+
 use crate::cli::RotateArgs;
 use crate::datacenter::{AccountApi, ClientCredentials, HttpSettings};
 use crate::error::{Error, ErrorKind, Result, profile_flag};
 use crate::rotation::{
     self, Journal, JournalFile, Mode, PendingCredentials, Step, checkpoint, pending_account, previous_account,
 };
-use crate::store::{SecretStore, token_account};
+use crate::store::SecretStore;
 use crate::time::rfc3339;
 use crate::token::AccessToken;
 
@@ -265,26 +265,8 @@ impl Rotation<'_, '_> {
     }
 
     fn drop_cached_tokens(&mut self, fresh: Option<AccessToken>) {
-        let name = self.name();
-        let mut caches: Vec<Rc<dyn TokenCache>> = Vec::new();
-        if let Ok(c) = self.ctx.profile_cache(&self.profile, &self.store) {
-            caches.push(c);
-        }
-        if let Some(k) = self.ctx.platform.kernel_cache() {
-            caches.push(k);
-        }
-        for c in &caches {
-            let _ = c.remove(&name);
-        }
-        let _ = self.store.delete(&token_account(&name));
-        if let (Some(token), Some(cache)) = (fresh, caches.first()) {
-            let record = CachedToken {
-                datacenter: self.profile.datacenter.as_str().to_string(),
-                client_id: self.profile.profile.client_id.clone(),
-                token,
-                obtained_at: self.ctx.clock.now(),
-            };
-            let _ = cache.save(&name, &record, self.ctx.clock.now());
+        if let Err(e) = self.ctx.reset_cached_token(&self.profile, &self.store, fresh) {
+            self.ctx.ui.info(&format!("could not reset the token cache: {}", e.message()));
         }
     }
 

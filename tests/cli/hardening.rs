@@ -100,15 +100,18 @@ fn process_listing() -> String {
 fn secret_never_in_argv_or_environment_of_helper_or_children() {
     let sb = Sandbox::new(Backend::Keyutils);
     sb.register().success();
-    // A slow datacenter keeps each command alive while the listing is taken.
+    // A slow datacenter keeps each command alive while the listing is taken;
+    // exec's child says when it runs.
     sb.dc.set_delay(Duration::from_millis(800));
-    sb.dc.add_client("second", "second-secret-value");
+    let marker = sb.path("child-running");
+    let script = format!("touch {}; sleep 2", marker.display());
     let runs: Vec<(Vec<&str>, &[u8])> = vec![
         (vec!["token", "--refresh"], b""),
-        (vec!["exec", "--", "sh", "-c", "sleep 1; env > /dev/null"], b""),
+        (vec!["exec", "--", "sh", "-c", &script], b""),
         (vec!["rotate", "--secret-stdin"], b"not-the-new-one\n"),
     ];
     for (args, input) in runs {
+        let exchanges = sb.dc.exchanges();
         let mut cmd = sb.cmd(&args);
         cmd.stdin(Stdio::piped()).stdout(Stdio::null()).stderr(Stdio::null());
         let mut child = cmd.spawn().unwrap();
@@ -116,7 +119,13 @@ fn secret_never_in_argv_or_environment_of_helper_or_children() {
             use std::io::Write;
             child.stdin.take().unwrap().write_all(input).unwrap();
         }
-        std::thread::sleep(Duration::from_millis(400));
+        // Wait until the command is mid-exchange (or its child is running).
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let waiting = || if args[0] == "exec" { !marker.exists() } else { sb.dc.exchanges() == exchanges };
+        while waiting() {
+            assert!(Instant::now() < deadline, "{args:?} never got going");
+            std::thread::sleep(Duration::from_millis(10));
+        }
         let listing = process_listing();
         assert!(!listing.contains(SECRET), "{args:?}: the secret is visible in /proc");
         assert!(!listing.contains("not-the-new-one"), "{args:?}: the new secret is visible in /proc");

@@ -216,7 +216,12 @@ fn secret_never_in_argv_or_child_environment() {
         use std::io::Write;
         child.stdin.take().unwrap().write_all(format!("{SECRET}\n").as_bytes()).unwrap();
     }
-    std::thread::sleep(Duration::from_millis(300));
+    // Scan while it is verifying the secret with the (slow) datacenter.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while sb.dc.exchanges() == 0 {
+        assert!(std::time::Instant::now() < deadline, "register never reached the datacenter");
+        std::thread::sleep(Duration::from_millis(10));
+    }
     let mut seen = 0;
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
         for file in ["cmdline", "environ"] {

@@ -292,7 +292,12 @@ mod replace_client {
         cmd.env("ACRONIS_CRED_STORE_TIMEOUT", "2s");
         let child =
             cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
-        std::thread::sleep(Duration::from_millis(400));
+        // Stop the keychain once the create request is in flight.
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while sb.dc.endpoint_calls(Endpoint::CreateClient) == 0 {
+            assert!(std::time::Instant::now() < deadline, "rotate never asked to create a client");
+            std::thread::sleep(Duration::from_millis(10));
+        }
         sb.ss.as_ref().unwrap().stop_daemon();
         let out = Run::from(child.wait_with_output().unwrap());
         out.code(6).stderr_has("old client is unchanged");

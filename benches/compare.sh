@@ -615,30 +615,33 @@ w(f"Release profile as in Cargo.toml (`{fact.get('release_profile', '?')}`), x86
   f"**{rel / 2**20:.2f} MiB** as built (symbol table kept by `strip = \"debuginfo\"`), "
   f"**{stripped / 2**20:.2f} MiB** after `strip` (all symbols removed).\n")
 
-# Targets
-def target(name, value, limit, fmt, ok):
-    return f"| {name} | {fmt(value)} | {limit} | {'met' if ok else '**missed**'} |"
+# Targets. The verdict is on medians, as specified; the ratio of the minimum
+# times is shown beside it, as the estimate least disturbed by other load.
+def target(name, value, limit, fmt, ok, at_min=None):
+    return f"| {name} | {fmt(value)} | {'-' if at_min is None else fmt(at_min)} | {limit} | {'met' if ok else '**missed**'} |"
+def mn(id):
+    return R[id]["min"]
 T = []
 for a, what in [("tok_ku_kernel", "keyutils profile"), ("tok_ss_kernel", "secret-service profile")]:
     if a not in R:
         continue
     if "keyctl" in R:
         x = med(a) / med("keyctl")
-        T.append(target(f"cached token, kernel tier ({what}) / keyctl pipe", x, "≤ 2", lambda v: f"{v:.2f}x", x <= 2))
+        T.append(target(f"cached token, kernel tier ({what}) / keyctl pipe", x, "≤ 2", lambda v: f"{v:.2f}x", x <= 2, mn(a) / mn("keyctl")))
     if "secret_tool" in R:
         x = med(a) / med("secret_tool")
-        T.append(target(f"cached token, kernel tier ({what}) / secret-tool lookup", x, "≤ 0.2", lambda v: f"{v:.3f}x", x <= 0.2))
+        T.append(target(f"cached token, kernel tier ({what}) / secret-tool lookup", x, "≤ 0.2", lambda v: f"{v:.3f}x", x <= 0.2, mn(a) / mn("secret_tool")))
     if "pykeyring" in R:
         x = med("pykeyring") / med(a)
-        T.append(target(f"Python keyring / cached token, kernel tier ({what})", x, "≥ 50 (faster)", lambda v: f"{v:.0f}x faster", x >= 50))
+        T.append(target(f"Python keyring / cached token, kernel tier ({what})", x, "≥ 50 (faster)", lambda v: f"{v:.0f}x faster", x >= 50, mn("pykeyring") / mn(a)))
 for a, what in [("tok_ss_store", "secret-service profile"), ("tok_ku_store", "keyutils profile")]:
     if a in R and "secret_tool" in R:
         x = med(a) / med("secret_tool")
-        T.append(target(f"cached token, store tier ({what}) / secret-tool lookup", x, "≤ 1.0", lambda v: f"{v:.2f}x", x <= 1.0))
+        T.append(target(f"cached token, store tier ({what}) / secret-tool lookup", x, "≤ 1.0", lambda v: f"{v:.2f}x", x <= 1.0, mn(a) / mn("secret_tool")))
 for a, what in [("ref_ss", "secret-service profile"), ("ref_ku", "keyutils profile")]:
     if a in R and "st_plus_curl" in R:
         x = med(a) / med("st_plus_curl")
-        T.append(target(f"token --refresh ({what}) / (secret-tool lookup + curl)", x, "≤ 1.3", lambda v: f"{v:.2f}x", x <= 1.3))
+        T.append(target(f"token --refresh ({what}) / (secret-tool lookup + curl)", x, "≤ 1.3", lambda v: f"{v:.2f}x", x <= 1.3, mn(a) / (mn("secret_tool") + mn("curl"))))
 for a, what in [("tok_ku_kernel", "keyutils, kernel tier"), ("tok_ss_kernel", "secret-service, kernel tier"),
                 ("tok_ss_store", "secret-service, store tier"), ("tok_ku_store", "keyutils, store tier")]:
     if a in R and R[a]["rss"] is not None:
@@ -651,7 +654,9 @@ for (store, tier, n), bs in groups.items():
         ok = all(b["exchanged"] == 1 and b["distinct_tokens"] == 1 and not b["failed"] for b in bs)
         T.append(target(f"{n} concurrent cold calls ({store} profile, {tier} tier): exchanges", ex, "1 per burst", str, ok))
 w("\n## Targets\n")
-w("| target | measured | limit | verdict |\n|---|---:|---:|---|")
+w("Verdicts are on the medians. The column \"at the minimums\" is the same ratio computed from the fastest run of each "
+  "command, the figure least disturbed by other load on the machine; where the two disagree, the verdict is within the noise of this run.\n")
+w("| target | measured (medians) | at the minimums | limit | verdict |\n|---|---:|---:|---:|---|")
 L.extend(T)
 
 w("\n## Method\n")

@@ -26,6 +26,10 @@ set -uo pipefail
 CARGO_DEB_VERSION=3.8.0
 PKG=acronis-cred
 HELPERS=(git-credential-acronis docker-credential-acronis terraform-credentials-acronis)
+# The man page each helper name links to.
+declare -A HELPER_MAN=([git-credential-acronis]=acronis-cred-git.1.gz
+                       [docker-credential-acronis]=acronis-cred-docker.1.gz
+                       [terraform-credentials-acronis]=acronis-cred-terraform.1.gz)
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CRATE=$(cd "${1:-$HERE/..}" && pwd) || { echo "test-deb: no such directory: ${1:-}" >&2; exit 2; }
@@ -81,6 +85,15 @@ grep -q '^\[package\.metadata\.deb\]' "$CRATE/Cargo.toml" ||
     fatal "$CRATE/Cargo.toml has no [package.metadata.deb] table: paste packaging/deb/cargo-deb.toml.txt into it"
 pass "Cargo.toml has [package.metadata.deb]"
 
+pkgid=$(cd "$CRATE" && cargo pkgid 2>/dev/null) || fatal "cargo pkgid failed in $CRATE"
+VERSION=${pkgid##*[#@]}
+top=$(dpkg-parsechangelog -l "$CRATE/packaging/deb/changelog" -S Version 2>/dev/null)
+if [ "$top" = "$VERSION-1" ]; then
+    pass "packaging/deb/changelog's top entry is $top"
+else
+    fail "packaging/deb/changelog's top entry is '$top' but Cargo.toml says $VERSION: add an entry for $VERSION-1 (dch -c packaging/deb/changelog -v $VERSION-1)"
+fi
+
 if [ "$(cargo deb --version 2>/dev/null)" != "cargo-deb $CARGO_DEB_VERSION" ]; then
     echo "test-deb: installing cargo-deb $CARGO_DEB_VERSION (found: $(cargo deb --version 2>/dev/null || echo none))"
     t=$(now)
@@ -97,8 +110,6 @@ pass "cargo-deb $CARGO_DEB_VERSION"
 # ---------------------------------------------------------------- build
 note "build"
 cd "$CRATE" || fatal "cannot cd to $CRATE"
-pkgid=$(cargo pkgid 2>/dev/null) || fatal "cargo pkgid failed in $CRATE"
-VERSION=${pkgid##*[#@]}
 t=$(now)
 cargo build --release --locked >"$WORK/build.log" 2>&1 || { tail -n 40 "$WORK/build.log"; fatal "cargo build --release --locked failed"; }
 pass "cargo build --release --locked ($(($(now) - t)) s; $PKG $VERSION)"
@@ -165,12 +176,16 @@ dpkg-deb -c "$DEB" >"$WORK/contents.txt" || fatal "dpkg-deb -c failed"
 # Lines: MODE OWNER SIZE DATE TIME ./PATH [-> TARGET]
 declare -A expect_type=() expect_mode=()
 expect_type[usr/bin/$PKG]=f; expect_mode[usr/bin/$PKG]=-rwxr-xr-x
-for h in "${HELPERS[@]}"; do expect_type[usr/bin/$h]="l:$PKG"; done
+for h in "${HELPERS[@]}"; do
+    expect_type[usr/bin/$h]="l:$PKG"
+    expect_type[usr/share/man/man1/$h.1.gz]="l:${HELPER_MAN[$h]}"
+done
 for m in "${MANPAGES[@]}"; do expect_type[usr/share/man/man1/$m]=f; done
 for p in usr/share/bash-completion/completions/$PKG \
          usr/share/zsh/vendor-completions/_$PKG \
          usr/share/fish/vendor_completions.d/$PKG.fish \
          usr/share/doc/$PKG/README.md \
+         usr/share/doc/$PKG/changelog.Debian.gz \
          usr/share/doc/$PKG/copyright; do
     expect_type[$p]=f
 done
@@ -214,7 +229,7 @@ done
 # environment and a private HOME, so no profile, keychain or variable of the
 # caller can answer.
 runtime_checks() { # ROOT LABEL
-    local root=$1 label=$2 home out err rc
+    local root=$1 label=$2 home out err rc ok
     home=$(mktemp -d "$WORK/home.XXXXXX")
     mkdir -p "$home/.config" "$home/.cache" "$home/.local/state"
     run() { # run PROGRAM ARGS... (stdin from caller); sets out, err, rc
@@ -233,7 +248,12 @@ runtime_checks() { # ROOT LABEL
     fi
 
     run "$PKG" --version </dev/null
-    if [ $rc = 0 ] && [ "$out" = "$PKG $VERSION" ]; then pass "$label: acronis-cred --version: $out"; else fail "$label: acronis-cred --version exited $rc, printed '$out' (expected '$PKG $VERSION') $err"; fi
+    # "acronis-cred 0.1.0", or "acronis-cred 0.1.0 (<git revision>)" when built in a checkout
+    case $out in
+        "$PKG $VERSION" | "$PKG $VERSION ("*")") ok=1 ;;
+        *) ok=0 ;;
+    esac
+    if [ $rc = 0 ] && [ $ok = 1 ]; then pass "$label: acronis-cred --version: $out"; else fail "$label: acronis-cred --version exited $rc, printed '$out' (expected '$PKG $VERSION') $err"; fi
 
     run git-credential-acronis get < <(printf 'protocol=https\nhost=example.com\n\n')
     if [ $rc = 0 ] && [ -z "$out" ]; then
@@ -264,6 +284,12 @@ runtime_checks() { # ROOT LABEL
             { bad=1; fail "$label: man -l $mandir/$m failed: $(head -c 500 "$WORK/stderr")"; continue; }
     done
     [ $bad = 0 ] && pass "$label: all $n man pages decompress and render with man -l"
+    bad=0
+    for m in "${HELPERS[@]}"; do
+        out=$(MANPAGER=cat MANWIDTH=80 LC_ALL=C timeout 30 man -l "$mandir/$m.1.gz" 2>/dev/null)
+        printf '%s\n' "$out" | grep -q "acronis-cred" || { bad=1; fail "$label: man -l $mandir/$m.1.gz (link to ${HELPER_MAN[$m]}) shows nothing"; }
+    done
+    [ $bad = 0 ] && pass "$label: the helpers' man page links render (${HELPERS[*]})"
     out=$(MANPAGER=cat MANWIDTH=80 LC_ALL=C man -l "$mandir/$PKG.1.gz" 2>/dev/null)
     if printf '%s\n' "$out" | grep -q 'acronis-cred' && printf '%s\n' "$out" | grep -q 'token'; then
         pass "$label: man -l acronis-cred.1.gz names the program and its token command"

@@ -21,6 +21,9 @@ class AcronisCred < Formula
 
     system bin/"acronis-cred", "man", "--dir", buildpath/"man"
     man1.install buildpath.glob("man/*.1")
+    man1.install_symlink "acronis-cred-git.1" => "git-credential-acronis.1"
+    man1.install_symlink "acronis-cred-docker.1" => "docker-credential-acronis.1"
+    man1.install_symlink "acronis-cred-terraform.1" => "terraform-credentials-acronis.1"
   end
 
   test do

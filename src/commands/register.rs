@@ -50,6 +50,9 @@ pub fn run(ctx: &mut Context<'_>, args: &RegisterArgs) -> Result<()> {
     }
     let kind = ctx.resolve_store(choice)?;
     let store = ctx.platform.open_store(kind)?;
+    // Read what is there now: it proves the store works before the user is
+    // asked for anything, and is put back if writing the config fails.
+    let previous = store.get(&name)?;
 
     let secret = read_secret(ctx, args.secret_stdin, &format!("Client secret for {client_id}"))?;
 
@@ -57,7 +60,7 @@ pub fn run(ctx: &mut Context<'_>, args: &RegisterArgs) -> Result<()> {
         && !args.force
     {
         // Same datacenter, client and store: a no-op if the secret is the same too.
-        return match store.get(&name)? {
+        return match previous {
             Some(stored) if ct_eq(stored.expose_secret(), secret.expose_secret()) => {
                 ctx.ui.note(&format!("profile '{name}' is already registered with these values; nothing changed"));
                 Ok(())
@@ -91,7 +94,6 @@ pub fn run(ctx: &mut Context<'_>, args: &RegisterArgs) -> Result<()> {
         Some(token)
     };
 
-    let previous = store.get(&name)?;
     let secret_changed = previous.as_ref().is_some_and(|p| p.expose_secret() != creds.secret.expose_secret());
     store.set(&name, &creds.secret)?;
     let now = rfc3339(ctx.clock.now());

@@ -3,6 +3,7 @@
 //! Every call runs on a worker thread with a deadline: a D-Bus peer that never
 //! answers must not hang a script that asked for a token.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
@@ -22,6 +23,9 @@ pub struct KeyringStore {
     timeout: Duration,
     /// Opened on first use, on the worker thread, since opening can block too.
     opened: Arc<Mutex<Option<Arc<CredentialStore>>>>,
+    /// Whether this process has joined its own session keyring (keyutils),
+    /// done on first use: a cached token must not cost these system calls.
+    joined_session: Cell<bool>,
 }
 
 impl KeyringStore {
@@ -29,11 +33,12 @@ impl KeyringStore {
         if !kind.available_on_this_platform() {
             return Err(Error::usage(format!("the {kind} store is not available on this platform")));
         }
-        #[cfg(target_os = "linux")]
-        if kind == StoreKind::Keyutils {
-            join_session_keyring()?;
-        }
-        Ok(KeyringStore { kind, timeout, opened: Arc::new(Mutex::new(None)) })
+        Ok(KeyringStore {
+            kind,
+            timeout,
+            opened: Arc::new(Mutex::new(None)),
+            joined_session: Cell::new(false),
+        })
     }
 
     /// Runs `op` against the entry for `account` on a worker thread.
@@ -42,6 +47,12 @@ impl KeyringStore {
         account: &str,
         op: impl FnOnce(&Entry) -> keyring_core::Result<R> + Send + 'static,
     ) -> Result<R> {
+        #[cfg(target_os = "linux")]
+        if self.kind == StoreKind::Keyutils && !self.joined_session.get() {
+            // Here, on the calling thread, before the worker is spawned.
+            join_session_keyring()?;
+            self.joined_session.set(true);
+        }
         let (tx, rx) = mpsc::sync_channel(1);
         let kind = self.kind;
         let opened = Arc::clone(&self.opened);
@@ -162,7 +173,8 @@ impl SecretStore for KeyringStore {
 
 /// Without a session keyring of its own the keyutils store gets EACCES.
 /// Session keyrings belong to a thread's credentials and are inherited by
-/// threads created later, so this runs on the main thread before any worker.
+/// threads created later, so this runs on the calling thread before the
+/// store's worker thread is spawned.
 ///
 /// A newly joined session keyring is anonymous and, unlike the default
 /// user-session keyring, does not link the user keyring; without that link

@@ -91,7 +91,9 @@ unsafe impl GlobalAlloc for ZeroingAllocator {
 /// where earlier calls left copies of what they handled.
 #[inline(never)]
 pub fn scrub_stack() {
-    let mut area = [0u8; 64 * 1024];
+    // Deeper than any frame on the paths that handle a secret (the memory
+    // test checks); more only costs page faults.
+    let mut area = [0u8; 16 * 1024];
     // SAFETY: `area` is a live local array.
     unsafe { wipe(area.as_mut_ptr(), area.len()) };
     std::hint::black_box(&mut area);

@@ -10,11 +10,29 @@ pub struct Env {
 }
 
 impl Env {
-    /// The real environment. Variables whose name or value is not UTF-8 are
-    /// skipped: none of the ones read here can usefully be.
+    /// The variables this tool reads, from the real environment (not all of
+    /// it: a CI job's environment can be large, and this runs every call).
+    /// Variables whose name or value is not UTF-8 are skipped.
     pub fn from_process() -> Self {
+        const NAMES: [&str; 8] = [
+            "HOME",
+            "USERPROFILE",
+            "APPDATA",
+            "LOCALAPPDATA",
+            "NO_COLOR",
+            "TERM",
+            "KUBERNETES_EXEC_INFO",
+            "KUBECONFIG",
+        ];
+        let wanted = |k: &str| {
+            k.starts_with("ACRONIS_") || k.starts_with("XDG_") || k.starts_with("TF_") || NAMES.contains(&k)
+        };
         let vars = std::env::vars_os()
-            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+            .filter_map(|(k, v)| {
+                let k = k.into_string().ok()?;
+                wanted(&k).then_some(())?;
+                Some((k, v.into_string().ok()?))
+            })
             .collect();
         Env { vars }
     }

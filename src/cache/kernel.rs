@@ -69,16 +69,26 @@ mod imp {
             let Some(k) = self.find(key)? else {
                 return Ok(None);
             };
-            // Tokens are bounded (16 KiB) and so is this buffer; it is zeroed on drop.
-            let mut buf = Zeroizing::new(vec![0u8; 32 * 1024]);
-            let n = match k.read(&mut *buf) {
-                Ok(n) => n,
-                Err(KeyError::KeyExpired | KeyError::KeyRevoked | KeyError::KeyDoesNotExist) => {
+            // Most records fit 4 KiB; keyctl_read reports the full size when
+            // they do not, and a record is bounded by the 16 KiB token limit.
+            let mut buf = Zeroizing::new(vec![0u8; 4096]);
+            for _ in 0..2 {
+                let n = match k.read(&mut *buf) {
+                    Ok(n) => n,
+                    Err(KeyError::KeyExpired | KeyError::KeyRevoked | KeyError::KeyDoesNotExist) => {
+                        return Ok(None);
+                    }
+                    Err(e) => return Err(kernel_error("read", e)),
+                };
+                if n <= buf.len() {
+                    return Ok(CachedToken::decode(&buf[..n]));
+                }
+                if n > 64 * 1024 {
                     return Ok(None);
                 }
-                Err(e) => return Err(kernel_error("read", e)),
-            };
-            Ok(CachedToken::decode(&buf[..n.min(buf.len())]))
+                buf = Zeroizing::new(vec![0u8; n]);
+            }
+            Ok(None)
         }
 
         fn save(&self, key: &str, token: &CachedToken, now: UnixTime) -> Result<()> {

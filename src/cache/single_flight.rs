@@ -86,12 +86,15 @@ pub fn obtain_token(
         }
     };
     let serves = |c: &CachedToken| policy.serves(c, binding.datacenter, binding.client_id, clock.now());
-    if let Some(c) = load(on_cache_error).filter(|c| serves(c)) {
+    // --refresh wants a new token whatever is cached: no lookups at all.
+    if !policy.refresh
+        && let Some(c) = load(on_cache_error).filter(|c| serves(c))
+    {
         return Ok(Obtained { token: c.token, origin: Origin::Cache, cache_error: None });
     }
     let lock_path = lock_dir.join(format!("{}.lock", binding.key));
     let _lock = FileLock::acquire(&lock_path, LOCK_WAIT, "token")?;
-    let cached = load(on_cache_error);
+    let cached = if policy.refresh { None } else { load(on_cache_error) };
     if let Some(c) = cached.as_ref().filter(|c| serves(c)) {
         return Ok(Obtained { token: c.token.clone(), origin: Origin::CacheAfterWait, cache_error: None });
     }

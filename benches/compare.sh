@@ -151,7 +151,7 @@ FACTS=$WORK/facts.tsv     # key, value (versions, sizes, bursts, skips)
 : >"$FACTS"
 fact() { printf '%s\t%s\n' "$1" "$(printf '%s' "$2" | tr '\t\n' '  ')" >>"$FACTS"; }
 
-DBUS_PID= GKD_PID= FAKE_PID= P_KU= P_SS=
+DBUS_PID='' GKD_PID='' FAKE_PID='' P_KU='' P_SS=''
 cleanup() {
     set +e
     if [[ -n $P_KU || -n $P_SS ]]; then
@@ -537,7 +537,8 @@ w("| | |\n|---|---|")
 MACHINE = ["CPU", "RAM", "Kernel", "OS", "Virtualization", "Load average (1, 5, 15 min) at start", "Load average (1, 5, 15 min) at end"]
 for k in MACHINE:
     w(f"| {k} | {fact.get(k, '?')} |")
-w("\nThe load average counts everything else running on the machine during the run; a loaded machine widens the spreads and slows every row alike.")
+w("\nThe load average counts everything else running on the machine; a loaded machine widens the spreads and slows every row alike. "
+  "The figure at the end also counts this script's own bursts (up to 200 processes at once) and profiling, which run after the timed rows.")
 w("\n## Tool versions\n")
 w("| tool | version |\n|---|---|")
 for k, v in facts:

@@ -86,7 +86,7 @@ fn parse_success(body: &[u8], now: UnixTime) -> Result<AccessToken> {
     if expires_at <= now {
         return Err(malformed(&format!(
             "the token expired {} seconds ago (is this machine's clock right?)",
-            now - expires_at
+            now.saturating_sub(expires_at)
         )));
     }
     AccessToken::new(value, expires_at).map_err(malformed)
@@ -223,6 +223,14 @@ mod tests {
         assert!(m.contains("no expiry"), "{m}");
         let (_, m) = kind(200, &format!(r#"{{"access_token":"t","expires_on":{}}}"#, NOW - 10));
         assert!(m.contains("expired"), "{m}");
+        // Extreme numbers must not overflow (found by the fuzz target).
+        for body in [
+            r#"{"access_token":"t","expires_in":-1e19}"#,
+            r#"{"access_token":"t","expires_on":-1e30}"#,
+            r#"{"access_token":"t","expires_on":-9223372036854775808}"#,
+        ] {
+            assert!(kind(200, body).1.contains("expired"), "{body}");
+        }
         let (_, m) = kind(200, r#"{"access_token":"t","expires_on":true}"#);
         assert!(m.contains("expires_on"), "{m}");
     }

@@ -45,6 +45,10 @@ pub fn parse_server_url(input: &[u8]) -> Result<ServerUrl, String> {
         (Some("https") | None, Some(host)) => host.to_string(),
         _ => authority,
     };
+    // `https://:443` names no host (found by the fuzz target).
+    if authority.is_empty() || authority.starts_with(':') {
+        return Err("the server URL has no usable host".into());
+    }
     Ok(ServerUrl { raw: raw.to_string(), scheme, authority })
 }
 
@@ -108,6 +112,9 @@ mod tests {
         assert!(p("").is_err());
         assert!(p("https://").is_err());
         assert!(p("https://user@host").is_err());
+        assert!(p("https://:443/v2").is_err());
+        assert!(p(":443").is_err());
+        assert!(p("https://:8443").is_err());
         assert!(p("a b").is_err());
         assert!(parse_server_url(b"\xff").is_err());
         assert_eq!(parse_server_url(b"https://h").unwrap().raw, "https://h");

@@ -50,6 +50,10 @@ impl DatacenterUrl {
                     "{text_shown} uses plain http; the datacenter must be reached over https (http is accepted only for 127.0.0.1, ::1 and localhost)"
                 ));
             }
+            other if text.contains('@') => {
+                let _ = other;
+                return Err(format!("{text_shown}: unsupported scheme, use https"));
+            }
             other => return Err(format!("{text_shown}: unsupported scheme '{other}', use https")),
         }
         if url.host().is_none() {
@@ -59,9 +63,11 @@ impl DatacenterUrl {
             return Err("the datacenter URL must not contain a user name or password".into());
         }
         if url.path() != "/" && !url.path().is_empty() {
+            // The path is not shown when the input has an '@': it may hold
+            // what was meant as a password (found by the fuzz target).
+            let path = if text.contains('@') { String::new() } else { format!(" ('{}')", url.path()) };
             return Err(format!(
-                "{text_shown} has a path ('{}'); give only the datacenter, e.g. https://eu2-cloud.acronis.com",
-                url.path()
+                "{text_shown} has a path{path}; give only the datacenter, e.g. https://eu2-cloud.acronis.com"
             ));
         }
         if url.query().is_some() {
@@ -181,6 +187,7 @@ mod tests {
             "http://u:hunter2@example.com",
             "ftp://u:hunter2@example.com",
             "u:hunter2@example.com",
+            "https://x/:hunter2@.example",
         ] {
             let e = err(input);
             assert!(!e.contains("hunter2"), "{e}");

@@ -12,7 +12,8 @@
 #   CARGO_TARGET_DIR=DIR     where to build (default: fuzz/target)
 #   ACRONIS_FUZZ_TOLERATE_KNOWN=1
 #                            skip the findings already listed in fuzz/README.md
-#   SMOKE_REGRESSIONS=1      also replay fuzz/regressions/<target>/* first
+#   SMOKE_REGRESSIONS=0      skip replaying fuzz/regressions/<target>/* (the fixed
+#                            findings; replayed first by default)
 #
 # cargo-fuzz needs nightly compiler flags; on a stable toolchain they are
 # allowed with RUSTC_BOOTSTRAP=1, which this script sets when rustc is not a
@@ -46,7 +47,7 @@ trap 'rm -rf "$scratch"' EXIT
 failed=()
 
 for t in $targets; do
-    if [ "${SMOKE_REGRESSIONS:-0}" = 1 ] && [ -d "fuzz/regressions/$t" ]; then
+    if [ "${SMOKE_REGRESSIONS:-1}" = 1 ] && [ -d "fuzz/regressions/$t" ]; then
         for f in fuzz/regressions/"$t"/*; do
             [ -f "$f" ] || continue
             if ! cargo fuzz run "${common[@]}" "$t" "$f" >"$scratch/$t.regression.log" 2>&1; then
@@ -63,10 +64,11 @@ for t in $targets; do
     if cargo fuzz run "${common[@]}" "$t" "$scratch/$t" "fuzz/corpus/$t" -- \
         -max_total_time="$seconds" -timeout=5 -rss_limit_mb=2048 "${dict[@]}" \
         >"$scratch/$t.log" 2>&1; then
-        grep -E '^#[0-9]+ +DONE' "$scratch/$t.log" | tail -1 >&2
+        grep -E '^#[0-9]+[[:space:]]+DONE' "$scratch/$t.log" | tail -1 >&2
     else
         echo "smoke: $t FAILED; libFuzzer said:" >&2
-        grep -E 'panicked|ERROR: libFuzzer|SUMMARY|Failing input|artifacts/' "$scratch/$t.log" | head -20 >&2
+        grep -E -A1 'panicked' "$scratch/$t.log" | head -4 >&2
+        grep -E 'ERROR: libFuzzer|Test unit written' "$scratch/$t.log" | head -4 >&2
         failed+=("$t")
     fi
 done
